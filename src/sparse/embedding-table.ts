@@ -1,0 +1,137 @@
+/**
+ * One embedding table: `rows` hash buckets of `dim` float32 values each.
+ *
+ * Real tables have millions of buckets of which a run touches a fraction, and hashing scatters the
+ * touched ones, so rows are not stored at row * dim. Instead `data` is an arena filled in the order
+ * rows are first touched: `ensure(row)` gives a row its slot (writing its initial values) the first
+ * time anything reads or updates it, and returns the row's offset in `data` ever after.
+ *   - Resident memory is 72 bytes per touched row (dim 18) plus 4 bytes per bucket for the slot map
+ *     paged in as used: `data` is allocated at full size, but a fresh ArrayBuffer is zero pages the
+ *     OS maps on first write, so the unused tail costs address space only. (At row * dim, every
+ *     touched row would make its whole 4 KiB page resident.)
+ *   - Rows first seen together (a user's history) sit together, which keeps repeated pooling and
+ *     the optimizers' row updates cache- and TLB-friendly.
+ * Always go through ensure(row) for an offset; never index `data` by row.
+ *
+ * Initial values: uniform in [-initRange, initRange] (default 0.05, Keras' Embedding default), a
+ * pure function of (seed, table name, row, j), so values do not depend on the order rows are
+ * touched in (only their place in `data` does), and a table rebuilt from the same seed reproduces
+ * rows it never stored:
+ *   tableSeed = mix32(mix32(seed) ^ tableSalt(name))
+ *   rowKey    = mix32(tableSeed ^ mix32(row))
+ *   value[j]  = (mix32(rowKey + (j + 1) * 0x9e3779b9) / 2^32 * 2 - 1) * initRange   (SplitMix32 steps)
+ */
+import { tableSalt } from '../features/hash.js';
+import { mix32 } from '../util/rng.js';
+
+export const DEFAULT_INIT_RANGE = 0.05;
+/** Largest Float32Array Node 20 can allocate (elements). */
+const MAX_ELEMENTS = 2 ** 32;
+const GOLDEN_GAMMA = 0x9e3779b9;
+
+/** Rows with values, as exported: increasing row ids and their values, rows.length * dim. */
+export interface TableRows {
+  rows: Int32Array;
+  data: Float32Array;
+}
+
+export class EmbeddingTable {
+  /** Arena of rows * dim values, filled from the front in first-touch order; see ensure(). */
+  readonly data: Float32Array;
+  /** Row -> its slot + 1 (0: not touched yet). */
+  private readonly slotPlusOne: Int32Array;
+  /** Slot -> row, for the slots in use. */
+  private rowOfSlot: Int32Array = new Int32Array(256);
+  private slotsUsed = 0;
+  private readonly tableSeed: number;
+
+  constructor(
+    readonly name: string,
+    readonly rows: number,
+    readonly dim: number,
+    seed: number,
+    readonly initRange: number = DEFAULT_INIT_RANGE,
+  ) {
+    if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(dim) || dim < 1) {
+      throw new RangeError(`table "${name}": rows (${rows}) and dim (${dim}) must be positive integers`);
+    }
+    if (rows * dim > MAX_ELEMENTS) {
+      throw new RangeError(
+        `table "${name}": ${rows} buckets x ${dim} dims exceeds the ${MAX_ELEMENTS} values a Float32Array can hold; ` +
+          'lower its buckets in the feature spec',
+      );
+    }
+    this.data = new Float32Array(rows * dim);
+    this.slotPlusOne = new Int32Array(rows);
+    this.tableSeed = mix32(mix32(seed) ^ tableSalt(name));
+  }
+
+  /** Offset of `row`'s values in `data`, giving it a slot with its initial values on first touch. */
+  ensure(row: number): number {
+    const slot = this.slotPlusOne[row]! - 1;
+    // A row outside the table reads undefined (NaN here) and takes the checked slow path.
+    return slot >= 0 ? slot * this.dim : this.initialize(row);
+  }
+
+  isTouched(row: number): boolean {
+    return this.slotPlusOne[row]! > 0;
+  }
+
+  /** Number of rows with a slot. */
+  get touchedCount(): number {
+    return this.slotsUsed;
+  }
+
+  /** Touched rows in increasing order. */
+  touchedRows(): Int32Array {
+    return this.rowOfSlot.slice(0, this.slotsUsed).sort();
+  }
+
+  /** Copies of the touched rows and their values (untouched rows are re-derived from the seed). */
+  exportRows(): TableRows {
+    const rows = this.touchedRows();
+    const dim = this.dim;
+    const data = new Float32Array(rows.length * dim);
+    for (let i = 0; i < rows.length; i++) {
+      const at = this.ensure(rows[i]!);
+      data.set(this.data.subarray(at, at + dim), i * dim);
+    }
+    return { rows, data };
+  }
+
+  /** Overwrites the given rows with `data` (rows.length * dim), giving new rows a slot. */
+  importRows(rows: ArrayLike<number>, data: Float32Array): void {
+    const dim = this.dim;
+    if (data.length !== rows.length * dim) {
+      throw new RangeError(
+        `table "${this.name}": importRows got ${rows.length} rows but ${data.length} values; expected rows x ${dim}`,
+      );
+    }
+    for (let i = 0; i < rows.length; i++) {
+      this.data.set(data.subarray(i * dim, (i + 1) * dim), this.ensure(rows[i]!));
+    }
+  }
+
+  /** Gives `row` the next slot, writes its initial values there, and returns their offset. */
+  private initialize(row: number): number {
+    if (!Number.isInteger(row) || row < 0 || row >= this.rows) {
+      throw new RangeError(`table "${this.name}": row ${row} is outside [0, ${this.rows}); was it hashed with another spec?`);
+    }
+    const slot = this.slotsUsed++;
+    if (slot === this.rowOfSlot.length) {
+      const grown = new Int32Array(Math.min(slot * 2, this.rows));
+      grown.set(this.rowOfSlot);
+      this.rowOfSlot = grown;
+    }
+    this.rowOfSlot[slot] = row;
+    this.slotPlusOne[row] = slot + 1;
+    const dim = this.dim;
+    const offset = slot * dim;
+    const scale = (2 * this.initRange) / 4294967296;
+    const rowKey = mix32(this.tableSeed ^ mix32(row));
+    for (let j = 0; j < dim; j++) {
+      this.data[offset + j] = mix32(rowKey + Math.imul(j + 1, GOLDEN_GAMMA)) * scale - this.initRange;
+    }
+    return offset;
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * Adam and Adagrad, as range kernels shared by a row-sparse optimizer (embedding tables: only the
+ * rows in a gradient are updated) and a dense one (the towers' weights).
+ *
+ * Adam (TF's form, eps outside the bias correction):
+ *   m ← β1·m + (1-β1)·g      v ← β2·v + (1-β2)·g²
+ *   p ← p − lr·√(1-β2^t)/(1-β1^t) · m / (√v + eps)
+ * Sparse Adam is lazy (TF LazyAdam, torch SparseAdam): rows absent from a step keep their m and v
+ * untouched, and the bias correction uses the global step t, counted by nextStep().
+ *
+ * Adagrad (tf.train.AdagradOptimizer, the seed's choice):
+ *   a ← a + g²               p ← p − lr · g / √a        a starts at 0.1
+ *
+ * Optimizer state is float32 with the same layout as the parameters. The sparse optimizer allocates
+ * a table's state on the table's first step, as long as table.data (zero pages until rows are
+ * written) and at the same offsets, so it belongs to that table object: exported states name rows,
+ * and importState(state, tables) places them in the tables of the model being resumed.
+ */
+import type { EmbeddingTable } from './embedding-table.js';
+import type { SparseGrad } from './embedding-collection.js';
+
+export type OptimizerKind = 'adam' | 'adagrad';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'adagrad'];
+
+export type OptimizerHyper =
+  | { kind: 'adam'; lr: number; beta1: number; beta2: number; eps: number }
+  | { kind: 'adagrad'; lr: number; initialAccumulator: number };
+export type AdamHyper = Extract<OptimizerHyper, { kind: 'adam' }>;
+export type AdagradHyper = Extract<OptimizerHyper, { kind: 'adagrad' }>;
+
+/** State slots per kind, in the order of the `slots` arrays of exported states. */
+export const SLOT_NAMES: Readonly<Record<OptimizerKind, readonly string[]>> = {
+  adam: ['m', 'v'],
+  adagrad: ['accumulator'],
+};
+
+/** The usual defaults: Adam β1 0.9, β2 0.999, eps 1e-8; Adagrad initial accumulator 0.1 (TF). */
+export function defaultHyper(kind: OptimizerKind, lr: number): OptimizerHyper {
+  switch (kind) {
+    case 'adam':
+      return { kind, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    case 'adagrad':
+      return { kind, lr, initialAccumulator: 0.1 };
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown optimizer "${String(never)}"; use one of: ${OPTIMIZER_KINDS.join(', ')}`);
+    }
+  }
+}
+
+/** Adam's bias-corrected step size at step t (1-based): lr·√(1-β2^t)/(1-β1^t). */
+export function adamStepSize(h: AdamHyper, t: number): number {
+  return (h.lr * Math.sqrt(1 - Math.pow(h.beta2, t))) / (1 - Math.pow(h.beta1, t));
+}
+
+/**
+ * Adam update of param[pOff .. pOff+len) with grad[gOff .. gOff+len); m and v are laid out like
+ * param. `stepSize` is adamStepSize(h, t), computed once per step rather than once per row.
+ */
+export function adamUpdateRange(
+  param: Float32Array,
+  pOff: number,
+  grad: Float32Array,
+  gOff: number,
+  len: number,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamHyper,
+  stepSize: number,
+): void {
+  const { beta1, beta2, eps } = h;
+  for (let i = 0; i < len; i++) {
+    const k = pOff + i;
+    const g = grad[gOff + i]!;
+    const mk = beta1 * m[k]! + (1 - beta1) * g;
+    const vk = beta2 * v[k]! + (1 - beta2) * g * g;
+    m[k] = mk;
+    v[k] = vk;
+    param[k] = param[k]! - (stepSize * mk) / (Math.sqrt(vk) + eps);
+  }
+}
+
+/** Adagrad update of param[pOff .. pOff+len) with grad[gOff ..); accum is laid out like param. */
+export function adagradUpdateRange(
+  param: Float32Array,
+  pOff: number,
+  grad: Float32Array,
+  gOff: number,
+  len: number,
+  accum: Float32Array,
+  lr: number,
+): void {
+  for (let i = 0; i < len; i++) {
+    const k = pOff + i;
+    const g = grad[gOff + i]!;
+    const a = accum[k]! + g * g;
+    accum[k] = a;
+    param[k] = param[k]! - (lr * g) / Math.sqrt(a);
+  }
+}
+
+/** Initial value of each state slot. */
+function slotInitialValues(h: OptimizerHyper): number[] {
+  switch (h.kind) {
+    case 'adam':
+      return [0, 0];
+    case 'adagrad':
+      return [h.initialAccumulator];
+  }
+}
+
+/** One table's optimizer state as exported: the rows that have state, and their slot values. */
+export interface TableSlotsState {
+  table: string;
+  buckets: number;
+  dim: number;
+  /** Increasing row ids. */
+  rows: Int32Array;
+  /** One array per SLOT_NAMES[kind] entry, rows.length * dim each. */
+  slots: Float32Array[];
+}
+
+export interface SparseOptimizerState {
+  format: 'esmm-sparse-optimizer';
+  version: 1;
+  hyper: OptimizerHyper;
+  /** Steps taken (nextStep calls): Adam's bias correction resumes from here. */
+  step: number;
+  tables: TableSlotsState[];
+}
+
+export interface DenseOptimizerState {
+  format: 'esmm-dense-optimizer';
+  version: 1;
+  hyper: OptimizerHyper;
+  step: number;
+  /** [slot][param]: one array per SLOT_NAMES[kind] entry per parameter (empty before the first step). */
+  slots: Float32Array[][];
+}
+
+export interface SparseOptimizer {
+  readonly kind: OptimizerKind;
+  readonly hyper: Readonly<OptimizerHyper>;
+  /** Steps started so far. */
+  readonly stepCount: number;
+  /** Starts a training step; call once per step before its step() calls. */
+  nextStep(): void;
+  /** Updates the rows of g (unique, as EmbeddingCollection.backward gives them) in `table`. */
+  step(table: EmbeddingTable, g: SparseGrad): void;
+  /** Learning-rate schedules; takes effect from the next update. */
+  setLearningRate(lr: number): void;
+  exportState(): SparseOptimizerState;
+  /**
+   * Restores steps and slots for the given tables (those of the model being resumed, matched by
+   * name); the learning rate stays this optimizer's own.
+   */
+  importState(state: SparseOptimizerState, tables: readonly EmbeddingTable[]): void;
+}
+
+/** A table's state: slot arrays laid out like table.data (same offsets), and the rows they hold. */
+class TableSlots {
+  readonly slots: Float32Array[];
+  readonly stepped: RowSet;
+
+  constructor(
+    readonly table: EmbeddingTable,
+    private readonly initial: readonly number[],
+  ) {
+    this.slots = initial.map(() => new Float32Array(table.data.length));
+    this.stepped = new RowSet(table.rows);
+  }
+
+  /** Offset of `row` in the table and in every slot, writing initial slot values on its first update. */
+  offset(row: number): number {
+    const at = this.table.ensure(row);
+    if (this.stepped.add(row)) {
+      this.initial.forEach((value, s) => {
+        if (value !== 0) this.slots[s]!.fill(value, at, at + this.table.dim);
+      });
+    }
+    return at;
+  }
+}
+
+/** What both optimizers share: checked hyper-parameters, the step count, the learning-rate setter. */
+abstract class OptimizerBase {
+  protected t = 0;
+  protected readonly current: OptimizerHyper;
+
+  constructor(hyper: OptimizerHyper) {
+    this.current = checkHyper(hyper);
+  }
+
+  get kind(): OptimizerKind {
+    return this.current.kind;
+  }
+
+  get hyper(): Readonly<OptimizerHyper> {
+    return this.current;
+  }
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  /** Learning-rate schedules; takes effect from the next update. */
+  setLearningRate(lr: number): void {
+    checkLearningRate(lr);
+    this.current.lr = lr;
+  }
+}
+
+/** The SparseOptimizer; construct it directly for hyper-parameters other than the defaults. */
+export class RowSparseOptimizer extends OptimizerBase implements SparseOptimizer {
+  private readonly tables = new Map<string, TableSlots>();
+
+  nextStep(): void {
+    this.t++;
+  }
+
+  step(table: EmbeddingTable, g: SparseGrad): void {
+    if (this.t === 0) throw new Error('sparse optimizer: call nextStep() at the start of each training step, before step()');
+    const dim = table.dim;
+    if (g.grad.length !== g.rows.length * dim) {
+      throw new RangeError(`sparse optimizer: table "${table.name}" gradient has ${g.grad.length} values for ${g.rows.length} rows of dim ${dim}`);
+    }
+    const state = this.slotsFor(table);
+    const param = table.data;
+    const { rows, grad } = g;
+    const h = this.current;
+    switch (h.kind) {
+      case 'adam': {
+        const [m, v] = state.slots as [Float32Array, Float32Array];
+        const stepSize = adamStepSize(h, this.t);
+        for (let i = 0; i < rows.length; i++) {
+          adamUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, m, v, h, stepSize);
+        }
+        break;
+      }
+      case 'adagrad': {
+        const [accum] = state.slots as [Float32Array];
+        for (let i = 0; i < rows.length; i++) {
+          adagradUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, accum, h.lr);
+        }
+        break;
+      }
+    }
+  }
+
+  exportState(): SparseOptimizerState {
+    const tables: TableSlotsState[] = [];
+    for (const [name, state] of this.tables) {
+      const { table } = state;
+      const dim = table.dim;
+      const rows = state.stepped.toArray();
+      const slots = state.slots.map((slot) => {
+        const out = new Float32Array(rows.length * dim);
+        rows.forEach((row, i) => {
+          const at = table.ensure(row);
+          out.set(slot.subarray(at, at + dim), i * dim);
+        });
+        return out;
+      });
+      tables.push({ table: name, buckets: table.rows, dim, rows, slots });
+    }
+    return { format: 'esmm-sparse-optimizer', version: 1, hyper: { ...this.current }, step: this.t, tables };
+  }
+
+  importState(state: SparseOptimizerState, tables: readonly EmbeddingTable[]): void {
+    if (state.format !== 'esmm-sparse-optimizer' || state.version !== 1) {
+      throw new Error(`sparse optimizer state: expected format esmm-sparse-optimizer version 1, got ${state.format} ${state.version}`);
+    }
+    checkSameHyper(this.current, state.hyper, 'sparse optimizer state');
+    const initial = slotInitialValues(this.current);
+    const byName = new Map(tables.map((t) => [t.name, t]));
+    const restored = new Map<string, TableSlots>();
+    for (const saved of state.tables) {
+      const where = `sparse optimizer state, table "${saved.table}"`;
+      const table = byName.get(saved.table);
+      if (table === undefined) throw new Error(`${where}: the model has no such table; resume with the feature spec it was saved with`);
+      if (table.rows !== saved.buckets || table.dim !== saved.dim) {
+        throw new RangeError(`${where}: saved for ${saved.buckets} x ${saved.dim} but the table is ${table.rows} x ${table.dim}; resume with the same feature spec`);
+      }
+      const dim = saved.dim;
+      if (saved.slots.length !== initial.length || saved.slots.some((values) => values.length !== saved.rows.length * dim)) {
+        throw new RangeError(`${where}: expected ${initial.length} slot arrays of ${saved.rows.length} rows x ${dim} values`);
+      }
+      const slots = new TableSlots(table, initial);
+      saved.rows.forEach((row, i) => {
+        const at = slots.offset(row);
+        saved.slots.forEach((values, s) => slots.slots[s]!.set(values.subarray(i * dim, (i + 1) * dim), at));
+      });
+      restored.set(saved.table, slots);
+    }
+    this.tables.clear();
+    for (const [name, slots] of restored) this.tables.set(name, slots);
+    this.t = state.step;
+  }
+
+  private slotsFor(table: EmbeddingTable): TableSlots {
+    let state = this.tables.get(table.name);
+    if (state === undefined) {
+      state = new TableSlots(table, slotInitialValues(this.current));
+      this.tables.set(table.name, state);
+    } else if (state.table !== table) {
+      // Offsets are per table object (rows sit in first-touch order), so state cannot move to another.
+      throw new Error(
+        `sparse optimizer: its state for table "${table.name}" belongs to another table object; ` +
+          'to resume on a reloaded model, importState(state, tables) with its tables',
+      );
+    }
+    return state;
+  }
+}
+
+/** Updates a fixed list of dense parameters (the towers' weights) with the same kernels. */
+export class DenseOptimizer extends OptimizerBase {
+  /** [slot][param], allocated on the first step to match the parameters. */
+  private slots: Float32Array[][] = [];
+
+  /** One training step: params[i] -= update(grads[i]); the same parameter list every call. */
+  step(params: Float32Array[], grads: Float32Array[]): void {
+    if (params.length !== grads.length) throw new RangeError(`dense optimizer: ${params.length} parameters but ${grads.length} gradients`);
+    params.forEach((p, i) => {
+      if (grads[i]!.length !== p.length) throw new RangeError(`dense optimizer: parameter ${i} has ${p.length} values but its gradient ${grads[i]!.length}`);
+    });
+    if (this.slots.length === 0) {
+      this.slots = slotInitialValues(this.current).map((value) => params.map((p) => new Float32Array(p.length).fill(value)));
+    }
+    this.checkSameParameters(params);
+    this.t++;
+    const h = this.current;
+    switch (h.kind) {
+      case 'adam': {
+        const stepSize = adamStepSize(h, this.t);
+        const [m, v] = this.slots as [Float32Array[], Float32Array[]];
+        params.forEach((p, i) => adamUpdateRange(p, 0, grads[i]!, 0, p.length, m[i]!, v[i]!, h, stepSize));
+        break;
+      }
+      case 'adagrad': {
+        const [accum] = this.slots as [Float32Array[]];
+        params.forEach((p, i) => adagradUpdateRange(p, 0, grads[i]!, 0, p.length, accum[i]!, h.lr));
+        break;
+      }
+    }
+  }
+
+  exportState(): DenseOptimizerState {
+    return {
+      format: 'esmm-dense-optimizer',
+      version: 1,
+      hyper: { ...this.current },
+      step: this.t,
+      slots: this.slots.map((perParam) => perParam.map((a) => a.slice())),
+    };
+  }
+
+  /** Restores steps and slots; the learning rate stays this optimizer's own. */
+  importState(state: DenseOptimizerState): void {
+    if (state.format !== 'esmm-dense-optimizer' || state.version !== 1) {
+      throw new Error(`dense optimizer state: expected format esmm-dense-optimizer version 1, got ${state.format} ${state.version}`);
+    }
+    checkSameHyper(this.current, state.hyper, 'dense optimizer state');
+    const expected = slotInitialValues(this.current).length;
+    if (state.slots.length !== 0 && state.slots.length !== expected) {
+      throw new RangeError(`dense optimizer state: ${state.slots.length} slots; ${this.kind} has ${expected}`);
+    }
+    const lengths = state.slots[0]?.map((a) => a.length) ?? [];
+    if (state.slots.some((perParam) => perParam.length !== lengths.length || perParam.some((a, i) => a.length !== lengths[i]))) {
+      throw new RangeError('dense optimizer state: slots disagree on the number or sizes of parameters');
+    }
+    this.slots = state.slots.map((perParam) => perParam.map((a) => a.slice()));
+    this.t = state.step;
+  }
+
+  private checkSameParameters(params: Float32Array[]): void {
+    const have = this.slots[0]!;
+    const lengths = params.map((p) => p.length);
+    if (have.length !== lengths.length || have.some((a, i) => a.length !== lengths[i])) {
+      throw new RangeError(
+        `dense optimizer: got ${lengths.length} parameters of sizes [${lengths.join(', ')}] but the state is for ` +
+          `[${have.map((a) => a.length).join(', ')}]; pass the same parameter list every step`,
+      );
+    }
+  }
+}
+
+/** Hyper-parameters other than the learning rate must agree for a state to be meaningful. */
+function checkSameHyper(own: OptimizerHyper, saved: OptimizerHyper, where: string): void {
+  if (own.kind !== saved.kind) throw new Error(`${where}: saved by ${saved.kind}, cannot restore into ${own.kind}`);
+  const mine = own as unknown as Record<string, unknown>;
+  const theirs = saved as unknown as Record<string, unknown>;
+  const differs = Object.keys(mine).filter((key) => key !== 'lr' && mine[key] !== theirs[key]);
+  if (differs.length > 0) {
+    const detail = differs.map((k) => `${k} ${String(theirs[k])} (saved) vs ${String(mine[k])}`).join(', ');
+    throw new Error(`${where}: ${detail}; build the optimizer with the saved values`);
+  }
+}
+
+/** Rejects hyper-parameters that would make updates meaningless (NaN, no-ops, divergence). */
+function checkHyper(h: OptimizerHyper): OptimizerHyper {
+  checkLearningRate(h.lr);
+  switch (h.kind) {
+    case 'adam':
+      if (!(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1 && h.eps > 0)) {
+        throw new RangeError(`adam: need 0 <= beta1, beta2 < 1 and eps > 0, got beta1 ${h.beta1}, beta2 ${h.beta2}, eps ${h.eps}`);
+      }
+      return { ...h };
+    case 'adagrad':
+      if (!(h.initialAccumulator > 0 && Number.isFinite(h.initialAccumulator))) {
+        throw new RangeError(`adagrad: initialAccumulator must be positive, got ${h.initialAccumulator}`);
+      }
+      return { ...h };
+  }
+}
+
+function checkLearningRate(lr: number): void {
+  if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`learning rate must be a positive number, got ${lr}`);
+}
+
+export function createSparseOptimizer(kind: OptimizerKind, lr: number): SparseOptimizer {
+  return new RowSparseOptimizer(defaultHyper(kind, lr));
+}
+
+export function createDenseOptimizer(kind: OptimizerKind, lr: number): DenseOptimizer {
+  return new DenseOptimizer(defaultHyper(kind, lr));
+}
+
+/** A set of rows in [0, capacity) as a bitset: 1 bit per bucket, sorted listing. */
+export class RowSet {
+  private readonly words: Uint32Array;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    this.words = new Uint32Array(Math.ceil(capacity / 32));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** For an integer row; false outside [0, capacity) (its word is undefined or its bit never set). */
+  has(row: number): boolean {
+    return (this.words[row >>> 5]! & (1 << (row & 31))) !== 0;
+  }
+
+  /** Adds `row` (in [0, capacity)); true when it was not there yet. */
+  add(row: number): boolean {
+    const word = row >>> 5;
+    const bit = 1 << (row & 31);
+    if ((this.words[word]! & bit) !== 0) return false;
+    this.words[word] = this.words[word]! | bit;
+    this.count++;
+    return true;
+  }
+
+  /** Members in increasing order. */
+  toArray(): Int32Array {
+    const out = new Int32Array(this.count);
+    let n = 0;
+    const words = this.words;
+    for (let w = 0; w < words.length; w++) {
+      let bits = words[w]!;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        out[n++] = (w << 5) + (31 - Math.clz32(low));
+        bits ^= low;
+      }
+    }
+    return out;
+  }
+}

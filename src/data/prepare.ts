@@ -1,0 +1,338 @@
+/**
+ * prepareSplit: any supported input of one split -> the prepared binary cache (see
+ * prepared-format.ts), built once and reused while the input files are unchanged.
+ *
+ * The cache is written into a temp folder beside its final place and renamed at the end, so a
+ * crash or a strict-mode error never leaves a half cache that looks valid.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readCommonFeatures, readSkeleton } from './aliccp-raw.js';
+import { SampleBlockWriter } from './block-writer.js';
+import { ignoredColumns, planCsvFile, readCsvFile, type CsvFilePlan } from './csv-ids.js';
+import { FieldDictionary } from './field-dictionary.js';
+import { MAX_LINE_BYTES } from './line-reader.js';
+import { readPaddleRecFile } from './paddlerec.js';
+import {
+  BlockEncoder,
+  GROUPS_FILE,
+  MANIFEST_FILE,
+  PREPARED_FORMAT,
+  PREPARED_VERSION,
+  SAMPLES_FILE,
+  openPreparedSplit,
+  readManifest,
+  writeAll,
+  writeGroups,
+  type GroupSections,
+  type PreparedManifest,
+  type PreparedSplit,
+  type SourceFileStamp,
+} from './prepared-format.js';
+import { firstProblemError } from './problems.js';
+import { PhaseProgress, type PrepareProgress } from './read-progress.js';
+import { describeSplitFiles, missingSplitMessage, type SourceFormat, type SplitFiles } from './split-files.js';
+import { TruthReader } from './truth-reader.js';
+import { DataError, type InputReport } from './types.js';
+
+export { describeSplitFiles, type SplitFiles, type SourceFormat } from './split-files.js';
+export { openPreparedSplit, type PreparedSplit } from './prepared-format.js';
+export type { PrepareProgress } from './read-progress.js';
+export { MAX_LINE_BYTES } from './line-reader.js';
+
+export interface PrepareOptions {
+  dataDir: string;
+  split: string;
+  /** Where caches live; default <dataDir>/.esmm-cache. The split's cache is <cacheDir>/<split>/. */
+  cacheDir?: string;
+  format?: 'auto' | SourceFormat;
+  /** Throw a DataError at the first bad row instead of counting it. */
+  strict?: boolean;
+  /** Rebuild even if a fresh cache exists. */
+  force?: boolean;
+  /** Longest line accepted (default MAX_LINE_BYTES); longer lines are counted and skipped. */
+  maxLineBytes?: number;
+  onProgress?: (p: PrepareProgress) => void;
+}
+
+/** Split names become file and folder names: keep them plain (no dots, so temp names never clash). */
+const SPLIT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** Converts one split into the prepared cache, or opens the cache if it is fresh. */
+export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit> {
+  const { split } = opts;
+  if (!SPLIT_NAME.test(split)) throw new DataError(opts.dataDir, 0, 'io', `split name "${split}" must be letters, digits, "_" or "-"`);
+  const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const found = describeSplitFiles(opts.dataDir, split, opts.format ?? 'auto');
+  if (found.kind === 'missing') throw new DataError(resolve(opts.dataDir), 0, 'io', missingSplitMessage(found));
+  const csvPlans = found.kind === 'csv' ? planCsvFiles(found.files, split, maxLineBytes) : [];
+  const stamps = inputFiles(found, csvPlans).map(stampFile);
+
+  const cacheRoot = resolve(opts.cacheDir ?? join(opts.dataDir, '.esmm-cache'));
+  const splitDir = join(cacheRoot, split);
+  if (!opts.force) {
+    const cached = openIfFresh(splitDir, split, found.kind, stamps, maxLineBytes);
+    if (cached) {
+      if (opts.strict) {
+        const first = firstProblemError(cached.reports);
+        if (first) throw first;
+      }
+      return cached;
+    }
+  }
+
+  const tmp = makeTempDir(cacheRoot, split);
+  try {
+    const manifest = await writePrepared(tmp, found, csvPlans, stamps, { ...opts, maxLineBytes });
+    writeFileSyncDurable(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+    install(tmp, splitDir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw asCacheWriteError(e, cacheRoot);
+  }
+  return { ...openPreparedSplit(splitDir), reused: false };
+}
+
+type WriteOptions = PrepareOptions & { maxLineBytes: number };
+
+/** Reads the input and writes samples.bin and groups.bin into `dir`; returns the manifest. */
+async function writePrepared(
+  dir: string,
+  found: Exclude<SplitFiles, { kind: 'missing' }>,
+  csvPlans: CsvFilePlan[],
+  stamps: SourceFileStamp[],
+  opts: WriteOptions,
+): Promise<PreparedManifest> {
+  const fields = new FieldDictionary();
+  const readOptions = { fields, strict: opts.strict === true, maxLineBytes: opts.maxLineBytes };
+  const reports: InputReport[] = [];
+  const warnings: string[] = [];
+  const blockOffsets = [0];
+  let numEntries = 0;
+  let groups: GroupSections = EMPTY_GROUPS;
+
+  const samplesFd = openSync(join(dir, SAMPLES_FILE), 'w');
+  const truth = found.kind === 'aliccp' && found.truth ? new TruthReader(found.truth, opts.maxLineBytes) : null;
+  try {
+    const encoder = new BlockEncoder();
+    const writer = new SampleBlockWriter((block) => {
+      const bytes = encoder.encode(block);
+      writeAll(samplesFd, bytes);
+      blockOffsets.push(blockOffsets[blockOffsets.length - 1]! + bytes.length);
+      numEntries += block.offsets[block.count]!;
+    }, truth);
+    const sizeOf = (files: string[]): number => files.reduce((n, f) => n + statSync(f).size, 0);
+
+    switch (found.kind) {
+      case 'aliccp': {
+        const common = await readCommonFeatures(found.common, readOptions, new PhaseProgress('common', sizeOf([found.common]), opts.onProgress));
+        reports.push(common.report);
+        const samples = new PhaseProgress('samples', sizeOf([found.skeleton]), opts.onProgress);
+        reports.push(await readSkeleton(found.skeleton, common, readOptions, writer, samples));
+        groups = common.table.sections();
+        break;
+      }
+      case 'paddlerec': {
+        const progress = new PhaseProgress('samples', sizeOf(found.files), opts.onProgress);
+        let nextId = 1;
+        for (const file of found.files) {
+          const report = await readPaddleRecFile(file, nextId, readOptions, writer, progress);
+          nextId += report.lines;
+          reports.push(report);
+        }
+        break;
+      }
+      case 'csv': {
+        const progress = new PhaseProgress('samples', sizeOf(found.files), opts.onProgress);
+        let nextId = 1;
+        for (const plan of csvPlans) {
+          const report = await readCsvFile(plan, nextId, readOptions, writer, progress);
+          nextId += report.lines;
+          reports.push(report);
+          const dense = ignoredColumns(plan);
+          if (dense.length > 0) warnings.push(`${plan.path}: ignored ${dense.length} dense columns (${dense.join(', ')}): only id columns are read`);
+          if (plan.headerFrom) warnings.push(`${plan.path} has no header line: used the header of ${plan.headerFrom}`);
+        }
+        break;
+      }
+      default: {
+        const never: never = found;
+        throw new Error(`unknown input kind ${JSON.stringify(never)}`);
+      }
+    }
+    writer.finish();
+    const hasTruth = truth !== null && writer.truthComplete && truth.warning === null;
+    if (truth) {
+      reports.push(truth.report());
+      if (!hasTruth) warnings.push(truth.warning ?? `${truth.path}: incomplete: prepared without truth`);
+    }
+    fsyncSync(samplesFd);
+
+    const groupsFd = openSync(join(dir, GROUPS_FILE), 'w');
+    try {
+      writeGroups(groupsFd, groups);
+      fsyncSync(groupsFd);
+    } finally {
+      closeSync(groupsFd);
+    }
+    return {
+      format: PREPARED_FORMAT,
+      version: PREPARED_VERSION,
+      split: opts.split,
+      source: { format: found.kind, files: stamps },
+      options: { maxLineBytes: opts.maxLineBytes },
+      fieldNames: fields.names.slice(),
+      numSamples: writer.numSamples,
+      numBlocks: writer.numBlocks,
+      blockOffsets,
+      numEntries,
+      clicks: writer.clicks,
+      conversions: writer.conversions,
+      numGroups: groups.count,
+      numGroupEntries: groups.offsets[groups.count]!,
+      hasTruth,
+      reports,
+      warnings,
+      createdAt: new Date().toISOString(),
+    };
+  } finally {
+    truth?.close();
+    closeSync(samplesFd);
+  }
+}
+
+/** Headers of all CSV files; they must agree (one dataset per folder). */
+function planCsvFiles(files: string[], split: string, maxLineBytes: number): CsvFilePlan[] {
+  const plans = files.map((f) => planCsvFile(f, split, maxLineBytes));
+  const first = plans[0]!;
+  for (const plan of plans.slice(1)) {
+    if (plan.columns.join(',') !== first.columns.join(',')) {
+      throw new DataError(plan.path, 1, 'io',
+        `the CSV files of split "${split}" have different columns: ${first.path} (${first.columns.length} columns) ` +
+          `and ${plan.path} (${plan.columns.length} columns); keep one dataset per data folder`);
+    }
+  }
+  return plans;
+}
+
+/** Every file whose change must invalidate the cache. */
+function inputFiles(found: Exclude<SplitFiles, { kind: 'missing' }>, csvPlans: CsvFilePlan[]): string[] {
+  switch (found.kind) {
+    case 'aliccp':
+      return [found.common, found.skeleton, ...(found.truth ? [found.truth] : [])];
+    case 'paddlerec':
+      return found.files;
+    case 'csv': {
+      const borrowed = csvPlans.map((p) => p.headerFrom).filter((f): f is string => f !== null && !found.files.includes(f));
+      return [...found.files, ...new Set(borrowed)];
+    }
+    default: {
+      const never: never = found;
+      throw new Error(`unknown input kind ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function stampFile(path: string): SourceFileStamp {
+  const s = statSync(path);
+  return { path, size: s.size, mtimeMs: s.mtimeMs };
+}
+
+/** The cache in `splitDir` if it was built from exactly these files and options, else null. */
+function openIfFresh(splitDir: string, split: string, format: SourceFormat, stamps: SourceFileStamp[], maxLineBytes: number): PreparedSplit | null {
+  if (!existsSync(join(splitDir, MANIFEST_FILE))) return null;
+  try {
+    const m = readManifest(splitDir);
+    const same =
+      m.split === split &&
+      m.source.format === format &&
+      m.options?.maxLineBytes === maxLineBytes &&
+      m.source.files.length === stamps.length &&
+      m.source.files.every((f, i) => f.path === stamps[i]!.path && f.size === stamps[i]!.size && f.mtimeMs === stamps[i]!.mtimeMs);
+    return same ? openPreparedSplit(splitDir) : null;
+  } catch {
+    return null; // unreadable, old or damaged: rebuild it
+  }
+}
+
+/** A fresh temp folder beside the final one, after removing temp folders of dead processes. */
+function makeTempDir(cacheRoot: string, split: string): string {
+  try {
+    mkdirSync(cacheRoot, { recursive: true });
+    accessSync(cacheRoot, constants.W_OK);
+    cleanStaleTemps(cacheRoot, split);
+    const tmp = join(cacheRoot, `${split}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(tmp);
+    return tmp;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new DataError(cacheRoot, 0, 'io', `cannot write the prepared cache here (${code}): pass a writable folder as cacheDir (--cache-dir)`);
+  }
+}
+
+/** Removes <split>.tmp-<pid>-* and <split>.old-<pid>-* folders left by processes that are gone. */
+function cleanStaleTemps(cacheRoot: string, split: string): void {
+  const pattern = new RegExp(`^${split}\\.(tmp|old)-(\\d+)-[0-9a-f]+$`);
+  for (const name of readdirSync(cacheRoot)) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(cacheRoot, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Moves the finished temp folder into place (an older cache is renamed away first, then removed). */
+function install(tmp: string, splitDir: string): void {
+  if (existsSync(splitDir)) {
+    const old = `${splitDir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+    renameSync(splitDir, old);
+    renameSync(tmp, splitDir);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, splitDir);
+  }
+}
+
+/** Out of space or permission while writing: a DataError that says where and what to do. */
+function asCacheWriteError(e: unknown, cacheRoot: string): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (e instanceof DataError || !code || !['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO'].includes(code)) return e;
+  const why = `${code}: ${(e as Error).message}`;
+  return new DataError(cacheRoot, 0, 'io', `writing the prepared cache failed (${why}): free some space or pass another folder as cacheDir (--cache-dir)`);
+}
+
+function writeFileSyncDurable(path: string, text: string): void {
+  writeFileSync(path, text);
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const EMPTY_GROUPS: GroupSections = { count: 0, offsets: new Uint32Array(1), fields: [], keys: [], values: [] };

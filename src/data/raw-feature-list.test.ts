@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../util/rng.js';
+import { featureKey } from './feature-key.js';
+import { FeatureRowsBuilder } from './feature-rows-builder.js';
+import { FieldDictionary } from './field-dictionary.js';
+import { parseDecimal } from './parse-bytes.js';
+import { RawFeatureListParser } from './raw-feature-list.js';
+
+const ID_FORMS = ['0', '7', '9052218', '4294967294', '4294967295', '-1', '007', '12345678901', 'abc', '3e5', '-5', '99999999999999999999'];
+const VALUE_FORMS = ['1.0', '0.69315', '1', '.5', '3.', '-0.25', '+2', '1e-05', '2.5E+3', '0.000000000000000000001', '1234567890.123456789', '0', '123456789012345'];
+
+test('the fused id/value scanning gives exactly featureKey and parseDecimal results', () => {
+  const rng = new Rng(3);
+  const text: string[] = [];
+  const expected: [string, string, string][] = [];
+  for (let i = 0; i < 5000; i++) {
+    const field = ['101', '109_14', '210', 'x'][rng.int(4)]!;
+    const id = rng.int(3) === 0 ? ID_FORMS[rng.int(ID_FORMS.length)]! : String(rng.nextU32());
+    const value = rng.int(2) === 0 ? VALUE_FORMS[rng.int(VALUE_FORMS.length)]! : (rng.next() * 10).toFixed(rng.int(9));
+    text.push(`${field}\x02${id}\x03${value}`);
+    expected.push([field, id, value]);
+  }
+  const buf = Buffer.from(text.join('\x01'), 'latin1');
+  const fields = new FieldDictionary();
+  const rows = new FeatureRowsBuilder();
+  assert.equal(new RawFeatureListParser(fields).parse(buf, 0, buf.length, rows), expected.length);
+  expected.forEach(([field, id, value], e) => {
+    const idBytes = Buffer.from(id, 'latin1');
+    const valueBytes = Buffer.from(value, 'latin1');
+    assert.equal(fields.names[rows.fields[e]!], field);
+    assert.equal(rows.keys[e], featureKey(idBytes, 0, idBytes.length), id);
+    assert.equal(rows.values[e], Math.fround(parseDecimal(valueBytes, 0, valueBytes.length)), value);
+  });
+});
+
+test('bad entries stop the parse with a detail naming the entry', () => {
+  const cases: [string, string, RegExp][] = [
+    ['210\x025\x031.0\x01216\x036', 'bad_feature', /^entry 2: no 0x02 after the field name: "216\\x036"$/],
+    ['210\x025\x021.0', 'bad_feature', /^entry 1: no 0x03 after the id/],
+    ['210\x02\x031.0', 'bad_feature', /^entry 1: empty id/],
+    ['\x025\x031.0', 'bad_feature', /^entry 1: empty field name/],
+    ['210\x025\x031.0\x01', 'bad_feature', /^entry 2: no 0x02/],
+    ['210\x025\x03', 'bad_feature', /^entry 1: value "" is not a finite number/],
+    ['210\x025\x031,0', 'bad_feature', /value "1,0" is not a finite number/],
+    ['210\x025\x03NaN', 'bad_feature', /value "NaN"/],
+  ];
+  for (const [text, kind, detail] of cases) {
+    const parser = new RawFeatureListParser(new FieldDictionary());
+    const buf = Buffer.from(text, 'latin1');
+    assert.equal(parser.parse(buf, 0, buf.length, new FeatureRowsBuilder()), -1, JSON.stringify(text));
+    assert.equal(parser.failKind, kind);
+    assert.match(parser.failDetail, detail);
+  }
+  const empty = new RawFeatureListParser(new FieldDictionary());
+  assert.equal(empty.parse(Buffer.alloc(0), 0, 0, new FeatureRowsBuilder()), 0, 'an empty list has no entries');
+});

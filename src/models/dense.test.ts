@@ -1,0 +1,349 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { gradName } from '../nn/autodiff.js';
+import { checkGraphGradients, formatComparison, signedFeed, uniformFeed, type DoubleFeeds } from '../nn/gradient-check.js';
+import { OrtSession, type HostTensor } from '../nn/session.js';
+import { Rng } from '../util/rng.js';
+import {
+  DenseNet,
+  buildDenseGraph,
+  buildInferenceModel,
+  buildTrainingGraph,
+  buildTrainingModel,
+  initParams,
+  maskShapes,
+  paramNames,
+  paramShapes,
+  type DenseSpec,
+  type ParamSet,
+} from './dense.js';
+
+const ESMM: DenseSpec = { kind: 'esmm', inputDim: 6, hidden: [5, 4], dropout: 0.3 };
+const SINGLE: DenseSpec = { kind: 'single', inputDim: 6, hidden: [5, 4], dropout: 0.3 };
+const BATCH = 7;
+
+/** Double feeds for a training graph: params (with non-zero biases), masks, x, labels, weights. */
+function trainingFeeds(spec: DenseSpec, seed: number): DoubleFeeds {
+  const rng = new Rng(seed);
+  const feeds: DoubleFeeds = {};
+  for (const [name, p] of initParams(spec, rng)) {
+    const data = Float64Array.from(p.data);
+    if (p.dims.length === 1) for (let i = 0; i < data.length; i++) data[i] = 0.2 * (rng.next() - 0.5);
+    feeds[name] = { data, dims: p.dims };
+  }
+  const keep = 1 - spec.dropout;
+  for (const [name, width] of maskShapes(spec)) {
+    const data = Float64Array.from({ length: BATCH * width }, () => (rng.next() < keep ? 1 / keep : 0));
+    feeds[name] = { data, dims: [BATCH, width] };
+  }
+  feeds.x = signedFeed(rng, [BATCH, spec.inputDim], 0.1, 1.5);
+  const click = Float64Array.from({ length: BATCH }, (_, i) => i % 2);
+  const conversion = Float64Array.from(click, (c, i) => (c && i % 3 === 0 ? 1 : 0));
+  if (spec.kind === 'esmm') {
+    feeds.click = { data: click, dims: [BATCH] };
+    feeds.ctcvr = { data: conversion, dims: [BATCH] };
+  } else feeds.label = { data: click, dims: [BATCH] };
+  feeds.weight = uniformFeed(rng, [BATCH], 0.5, 2);
+  return feeds;
+}
+
+/** Tower logits computed in plain JS: the reference the graphs must agree with. */
+function referenceLogit(spec: DenseSpec, feeds: DoubleFeeds, tower: string, withMasks: boolean): number[] {
+  const x = feeds.x!.data;
+  const logits: number[] = [];
+  for (let r = 0; r < BATCH; r++) {
+    let h = Array.from(x.subarray(r * spec.inputDim, (r + 1) * spec.inputDim));
+    for (let i = 0; i <= spec.hidden.length; i++) {
+      const w = feeds[`${tower}.w${i}`]!;
+      const bias = feeds[`${tower}.b${i}`]!.data;
+      const out = w.dims[1]!;
+      let next = Array.from({ length: out }, (_, j) => h.reduce((acc, v, k) => acc + v * w.data[k * out + j]!, bias[j]!));
+      if (i < spec.hidden.length) {
+        next = next.map((v) => Math.max(v, 0));
+        const mask = feeds[`${tower}.mask${i}`];
+        if (withMasks && mask) next = next.map((v, j) => v * mask.data[r * out + j]!);
+      }
+      h = next;
+    }
+    logits.push(h[0]!);
+  }
+  return logits;
+}
+
+const sigmoid = (l: number) => 1 / (1 + Math.exp(-l));
+const logitCe = (y: number, l: number) => Math.log1p(Math.exp(l)) - y * l;
+
+function referenceLoss(spec: DenseSpec, feeds: DoubleFeeds): { loss: number; outputs: Record<string, number[]> } {
+  const w = feeds.weight!.data;
+  if (spec.kind === 'single') {
+    const l = referenceLogit(spec, feeds, 'net', true);
+    const y = feeds.label!.data;
+    const loss = l.reduce((acc, li, i) => acc + w[i]! * logitCe(y[i]!, li), 0) / BATCH;
+    return { loss, outputs: { p: l.map(sigmoid) } };
+  }
+  const ctr = referenceLogit(spec, feeds, 'ctr', true);
+  const pcvr = referenceLogit(spec, feeds, 'cvr', true).map(sigmoid);
+  const pctr = ctr.map(sigmoid);
+  const pctcvr = pctr.map((p, i) => p * pcvr[i]!);
+  const click = feeds.click!.data;
+  const z = feeds.ctcvr!.data;
+  let loss = 0;
+  for (let i = 0; i < BATCH; i++) {
+    const p = Math.min(Math.max(pctcvr[i]!, 1e-7), 1 - 1e-7);
+    loss += w[i]! * (logitCe(click[i]!, ctr[i]!) - (z[i]! * Math.log(p) + (1 - z[i]!) * Math.log(1 - p)));
+  }
+  return { loss: loss / BATCH, outputs: { pctr, pcvr, pctcvr } };
+}
+
+async function runOnce(model: Uint8Array, feeds: Record<string, HostTensor>) {
+  const s = await OrtSession.create(model, { threads: 1 });
+  try {
+    return await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  for (let i = 0; i < expected.length; i++)
+    assert.ok(
+      Math.abs(actual[i]! - expected[i]!) <= rtol * scale,
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]} (allowed ${rtol} × ${scale})`,
+    );
+}
+
+test('parameter names, dims and a deterministic initialization', () => {
+  assert.deepEqual(paramNames(ESMM), [
+    'ctr.w0', 'ctr.b0', 'ctr.w1', 'ctr.b1', 'ctr.w2', 'ctr.b2',
+    'cvr.w0', 'cvr.b0', 'cvr.w1', 'cvr.b1', 'cvr.w2', 'cvr.b2',
+  ]);
+  assert.deepEqual(paramShapes(SINGLE).get('net.w1'), [5, 4]);
+  assert.deepEqual(paramShapes(SINGLE).get('net.b2'), [1]);
+  const a = initParams(ESMM, new Rng(1));
+  const b = initParams(ESMM, new Rng(1));
+  const c = initParams(ESMM, new Rng(2));
+  assert.deepEqual([...a.keys()], paramNames(ESMM));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.get('ctr.w0')!.data, c.get('ctr.w0')!.data);
+  assert.ok(a.get('ctr.b0')!.data.every((v) => v === 0));
+  // He uniform after a ReLU layer (limit sqrt(6 / fan_in)), Glorot uniform for the logit layer.
+  const w0 = a.get('ctr.w0')!.data;
+  const w2 = a.get('ctr.w2')!.data;
+  assert.ok(w0.every((v) => Math.abs(v) <= Math.sqrt(6 / 6)) && w0.some((v) => Math.abs(v) > Math.sqrt(6 / 11)));
+  assert.ok(w2.every((v) => Math.abs(v) <= Math.sqrt(6 / 5)));
+  // No hidden layer: logistic regression, and no dropout masks to feed.
+  const linear: DenseSpec = { kind: 'single', inputDim: 3, hidden: [], dropout: 0.5 };
+  assert.deepEqual(paramNames(linear), ['net.w0', 'net.b0']);
+  assert.deepEqual(buildTrainingGraph(linear).inputs, ['x', 'net.w0', 'net.b0', 'label', 'weight']);
+  assert.throws(() => paramNames({ ...ESMM, dropout: 1 }), /dropout must be in \[0, 1\)/);
+  assert.throws(() => paramNames({ ...ESMM, hidden: [3, 0] }), /hidden widths must be positive integers/);
+});
+
+test('graph interfaces: training inputs/outputs, and the inference graph without masks or labels', () => {
+  const train = buildTrainingGraph(ESMM);
+  const params = paramNames(ESMM);
+  assert.deepEqual(train.inputs, ['x', ...params, 'ctr.mask0', 'ctr.mask1', 'cvr.mask0', 'cvr.mask1', 'click', 'ctcvr', 'weight']);
+  assert.deepEqual(train.outputs, ['pctr', 'pcvr', 'pctcvr', 'loss', ...params.map(gradName), 'grad:x']);
+  assert.deepEqual(buildTrainingGraph({ ...SINGLE, dropout: 0 }).inputs, ['x', ...paramNames(SINGLE), 'label', 'weight']);
+  const infer = buildDenseGraph(ESMM, { training: false });
+  assert.deepEqual(infer.inputs, ['x', ...params]);
+  assert.deepEqual(infer.outputs, ['pctr', 'pcvr', 'pctcvr']);
+  const baked = buildDenseGraph(SINGLE, { training: false, params: initParams(SINGLE, new Rng(1)) });
+  assert.deepEqual(baked.inputs, ['x']);
+  assert.deepEqual([...baked.initializers.keys()].filter((k) => k.startsWith('net.')), paramNames(SINGLE));
+});
+
+for (const spec of [ESMM, SINGLE])
+  test(`${spec.kind}: the training graph's loss and predictions match a plain-JS reference`, async () => {
+    const feeds = trainingFeeds(spec, 21);
+    const out = await runOnce(buildTrainingModel(spec, 'double'), feeds);
+    const ref = referenceLoss(spec, feeds);
+    assertClose(out.loss!.data, [ref.loss], 1e-12, 'loss');
+    for (const [name, values] of Object.entries(ref.outputs)) assertClose(out[name]!.data, values, 1e-12, name);
+  });
+
+for (const spec of [ESMM, SINGLE])
+  test(`${spec.kind}: gradients w.r.t. every parameter and x match central differences (float64, dropout masks)`, async () => {
+    const feeds = trainingFeeds(spec, 22);
+    const graph = buildDenseGraph(spec, { elemType: 'double', training: true });
+    const wrt = [...paramNames(spec), 'x'];
+    const result = await checkGraphGradients(graph, 'loss', feeds, wrt);
+    assert.equal(result.failures.length, 0, formatComparison(result.worst));
+    assert.equal(result.checked, wrt.reduce((a, n) => a + feeds[n]!.data.length, 0));
+  });
+
+test('the ESMM loss reaches the CVR tower only through pCTCVR (no direct CVR loss)', async () => {
+  // With every ctcvr label 0, the loss falls as pCVR falls; with pCTR fixed, CE(click, pCTR) is
+  // untouched, so the whole gradient on the CVR tower comes from the pCTCVR term.
+  const feeds = trainingFeeds({ ...ESMM, dropout: 0 }, 23);
+  feeds.ctcvr = { data: new Float64Array(BATCH), dims: [BATCH] };
+  const out = await runOnce(buildTrainingModel({ ...ESMM, dropout: 0 }, 'double'), feeds);
+  const pctr = out.pctr!.data;
+  const pcvr = out.pcvr!.data;
+  const w = feeds.weight!.data;
+  // d loss / d cvr.b2 = mean_i w_i * d(-log(1 - pctr pcvr))/d logit_cvr = mean_i w_i pctr pcvr (1 - pcvr) / (1 - pctr pcvr).
+  let expected = 0;
+  for (let i = 0; i < BATCH; i++) expected += (w[i]! * pctr[i]! * pcvr[i]! * (1 - pcvr[i]!)) / (1 - pctr[i]! * pcvr[i]!);
+  assertClose(out[gradName('cvr.b2')]!.data, [expected / BATCH], 1e-12, 'grad:cvr.b2');
+});
+
+test('the float32 training graph agrees with the float64 one to ~1e-4', async () => {
+  const spec = ESMM;
+  const feeds64 = trainingFeeds(spec, 24);
+  const feeds32: Record<string, HostTensor> = {};
+  for (const [name, f] of Object.entries(feeds64)) feeds32[name] = { data: Float32Array.from(f.data), dims: f.dims };
+  // Compare both on the float32-rounded inputs.
+  for (const [name, f] of Object.entries(feeds32)) feeds64[name] = { data: Float64Array.from(f.data), dims: f.dims };
+  const out64 = await runOnce(buildTrainingModel(spec, 'double'), feeds64);
+  const out32 = await runOnce(buildTrainingModel(spec, 'float'), feeds32);
+  assert.ok(out32.loss!.data instanceof Float32Array);
+  for (const name of ['loss', 'pctr', 'pcvr', 'pctcvr', ...[...paramNames(spec), 'x'].map(gradName)])
+    assertClose(out32[name]!.data, out64[name]!.data, 1e-4, name);
+});
+
+/** A small synthetic ESMM problem: click and conversion depend on x through fixed directions. */
+function syntheticBatch(spec: DenseSpec, n: number, seed: number) {
+  const rng = new Rng(seed);
+  const x = Float32Array.from({ length: n * spec.inputDim }, () => rng.normal());
+  const click = new Float32Array(n);
+  const ctcvr = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = x.subarray(i * spec.inputDim, (i + 1) * spec.inputDim);
+    click[i] = rng.next() < sigmoid(2 * row[0]! - row[1]!) ? 1 : 0;
+    ctcvr[i] = click[i]! && rng.next() < sigmoid(2 * row[2]!) ? 1 : 0;
+  }
+  return { x, click, ctcvr, weight: new Float32Array(n).fill(1) };
+}
+
+function sgd(params: ParamSet, grads: Map<string, Float32Array>, lr: number): void {
+  for (const [name, p] of params) {
+    const g = grads.get(name)!;
+    for (let i = 0; i < p.data.length; i++) p.data[i]! -= lr * g[i]!;
+  }
+}
+
+test('DenseNet: plain SGD steps lower the loss on a synthetic problem', async () => {
+  const spec: DenseSpec = { kind: 'esmm', inputDim: 8, hidden: [16, 8], dropout: 0 };
+  const net = await DenseNet.create(spec, initParams(spec, new Rng(4)), { threads: 1 });
+  try {
+    const data = syntheticBatch(spec, 256, 5);
+    const losses: number[] = [];
+    for (let step = 0; step < 40; step++) {
+      const r = await net.trainStep(data.x, 256, { click: data.click, ctcvr: data.ctcvr }, data.weight);
+      assert.equal(r.gradX.length, 256 * spec.inputDim);
+      assert.equal(r.outputs.pctcvr!.length, 256);
+      losses.push(r.loss);
+      sgd(net.params, r.grads, 0.5);
+    }
+    assert.ok(losses.at(-1)! < 0.85 * losses[0]!, `loss went from ${losses[0]} to ${losses.at(-1)}`);
+    // What it learned points the right way: clicked rows get the higher pCTR.
+    const { pctr } = await net.predict(data.x, 256);
+    const meanWhere = (label: number) => {
+      const picked = pctr!.filter((_, i) => data.click[i] === label);
+      return picked.reduce((a, v) => a + v, 0) / picked.length;
+    };
+    assert.ok(meanWhere(1) > meanWhere(0) + 0.1, `mean pCTR clicked ${meanWhere(1)}, unclicked ${meanWhere(0)}`);
+  } finally {
+    await net.release();
+  }
+});
+
+test('DenseNet: the same seed gives identical losses and parameters; another seed other dropout', async () => {
+  const spec: DenseSpec = { kind: 'esmm', inputDim: 8, hidden: [16, 8], dropout: 0.4 };
+  const data = syntheticBatch(spec, 64, 6);
+  const run = async (seed: number) => {
+    const net = await DenseNet.create(spec, initParams(spec, new Rng(7)), { threads: 1, seed });
+    try {
+      const losses: number[] = [];
+      for (let step = 0; step < 5; step++) {
+        const r = await net.trainStep(data.x, 64, { click: data.click, ctcvr: data.ctcvr }, data.weight);
+        losses.push(r.loss);
+        sgd(net.params, r.grads, 0.1);
+      }
+      return { losses, params: net.params };
+    } finally {
+      await net.release();
+    }
+  };
+  const a = await run(1);
+  const b = await run(1);
+  const c = await run(2);
+  assert.deepEqual(a.losses, b.losses);
+  assert.deepEqual(a.params, b.params);
+  assert.notDeepEqual(a.losses, c.losses);
+});
+
+test('DenseNet: dropout keeps about 1 - p of the units, scaled by 1 / (1 - p)', async () => {
+  // x = 1 → hidden unit j = mask_j (w0 = 1, b0 = 0), logit = 0.001 Σ mask_j; with label 0 and
+  // weight 1, d loss / d w1[j] = p · mask_j, so the gradient shows the mask.
+  const spec: DenseSpec = { kind: 'single', inputDim: 1, hidden: [2000], dropout: 0.25 };
+  const params = initParams(spec, new Rng(8));
+  params.get('net.w0')!.data.fill(1);
+  params.get('net.w1')!.data.fill(0.001);
+  const net = await DenseNet.create(spec, params, { threads: 1, seed: 3 });
+  try {
+    const r = await net.trainStep(Float32Array.of(1), 1, { label: Float32Array.of(0) }, Float32Array.of(1));
+    const p = r.outputs.p![0]!;
+    const mask = Array.from(r.grads.get('net.w1')!, (g) => g / p);
+    const kept = mask.filter((m) => m !== 0);
+    for (const m of kept) assert.ok(Math.abs(m - 1 / 0.75) < 1e-5, `kept unit scaled by ${m}`);
+    assert.ok(Math.abs(kept.length / 2000 - 0.75) < 0.04, `kept ${kept.length} of 2000`);
+    assert.ok(Math.abs(Math.log(p / (1 - p)) - 0.001 * kept.length / 0.75) < 1e-4);
+  } finally {
+    await net.release();
+  }
+});
+
+test('DenseNet: a baked inference model predicts what predict() does; partial batches work', async () => {
+  for (const spec of [{ ...ESMM, dropout: 0.5 }, SINGLE]) {
+    const params = initParams(spec, new Rng(9));
+    for (const [, p] of params) if (p.dims.length === 1) p.data.fill(0.05);
+    const net = await DenseNet.create(spec, params, { threads: 1 });
+    try {
+      const x = Float32Array.from({ length: 5 * spec.inputDim }, (_, i) => Math.sin(i));
+      const predicted = await net.predict(x, 5);
+      const baked = await runOnce(buildInferenceModel(spec, params), { x: { data: x, dims: [5, spec.inputDim] } });
+      for (const [name, values] of Object.entries(predicted)) assertClose(baked[name]!.data, values, 1e-6, name);
+      const partial = await net.predict(x.subarray(0, 2 * spec.inputDim), 2);
+      for (const [name, values] of Object.entries(partial)) assertClose(values, predicted[name]!.subarray(0, 2), 1e-6, name);
+    } finally {
+      await net.release();
+    }
+  }
+});
+
+test('DenseNet: extreme logits keep the loss and gradients finite (float32)', async () => {
+  const spec: DenseSpec = { kind: 'esmm', inputDim: 6, hidden: [5, 4], dropout: 0 };
+  const net = await DenseNet.create(spec, initParams(spec, new Rng(12)), { threads: 1 });
+  try {
+    const x = Float32Array.from({ length: 4 * 6 }, (_, i) => (i % 2 ? 1 : -1) * 1e4 * (1 + (i % 5)));
+    const labels = { click: Float32Array.of(1, 0, 1, 0), ctcvr: Float32Array.of(1, 0, 0, 0) };
+    const r = await net.trainStep(x, 4, labels, new Float32Array(4).fill(1));
+    assert.ok(Number.isFinite(r.loss) && r.loss > 1, `loss ${r.loss}`);
+    for (const [name, g] of r.grads) assert.ok(g.every(Number.isFinite), `grad:${name} has a non-finite value`);
+    assert.ok(r.gradX.every(Number.isFinite));
+  } finally {
+    await net.release();
+  }
+});
+
+test('DenseNet: refuses wrong parameters, label kinds and lengths', async () => {
+  const params = initParams(SINGLE, new Rng(1));
+  await assert.rejects(DenseNet.create(ESMM, params), /dense parameters lack 'ctr.w0'/);
+  const bad: ParamSet = new Map(params);
+  bad.set('net.w1', { dims: [4, 5], data: new Float32Array(20) });
+  await assert.rejects(DenseNet.create(SINGLE, bad), /'net.w1' has dims \[4, 5\].*needs \[5, 4\]/);
+  const net = await DenseNet.create(SINGLE, params, { threads: 1 });
+  try {
+    const x = new Float32Array(2 * 6);
+    const one = new Float32Array(2);
+    await assert.rejects(net.trainStep(x, 2, { click: one, ctcvr: one }, one), /single-tower net trains on \{ label \}/);
+    await assert.rejects(net.trainStep(x, 3, { label: one }, one), /x has 12 values; batch 3 × inputDim 6 needs 18/);
+    await assert.rejects(net.trainStep(x, 2, { label: new Float32Array(3) }, one), /label has 3 values for a batch of 2/);
+  } finally {
+    await net.release();
+  }
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { differentiate, gradName } from './autodiff.js';
+import { checkGradients, signedFeed } from './gradient-check.js';
+import { GraphBuilder, type Graph } from './graph.js';
+import { GRAD_RULES } from './grads/index.js';
+import { toOnnxModel } from './onnx.js';
+import { OrtSession } from './session.js';
+import { BATCH } from './shape.js';
+import { Rng } from '../util/rng.js';
+
+/** loss = mean(label * sigmoid(x·w + bias)) + sum(c * d): a branch that wrt never reaches. */
+function twoBranchGraph(): Graph {
+  const b = new GraphBuilder('two_branches', 'double');
+  const x = b.input('x', [BATCH, 3]);
+  const w = b.input('w', [3, 1]);
+  const bias = b.input('bias', [1]);
+  const label = b.input('label', [BATCH, 1]);
+  const c = b.input('c', [2]);
+  const d = b.input('d', [2]);
+  b.input('unused', [2]);
+  const p = b.sigmoid(b.gemm(x, w, bias));
+  const fit = b.reduceMean(b.mul(label, p), undefined, false);
+  b.add(fit, b.reduceSum(b.mul(c, d), undefined, false), 'loss');
+  b.output('loss');
+  return b.build();
+}
+
+/** The nodes differentiate appended, and every name they read. */
+function backwardReads(forward: Graph, trained: Graph): Set<string> {
+  return new Set(trained.nodes.slice(forward.nodes.length).flatMap((n) => n.inputs));
+}
+
+test('differentiate adds one grad:<name> output per wrt name, after the forward outputs', () => {
+  const g = twoBranchGraph();
+  const t = differentiate(g, 'loss', ['w', 'x']);
+  assert.deepEqual(t.outputs, ['loss', 'grad:w', 'grad:x']);
+  assert.deepEqual(t.types.get('grad:w')?.shape, [3, 1]);
+  assert.deepEqual(t.types.get('grad:x')?.shape, [BATCH, 3]);
+  assert.equal(gradName('x'), 'grad:x');
+});
+
+test('no gradient work off the wrt-to-loss paths, and none for inputs that need none', () => {
+  const g = twoBranchGraph();
+  const onlyW = differentiate(g, 'loss', ['w']);
+  const reads = backwardReads(g, onlyW);
+  // d/dw of the Gemm reads x; the c*d branch and the label's gradient are never built.
+  assert.ok(reads.has('x'));
+  for (const name of ['c', 'd', 'w', 'bias']) assert.ok(!reads.has(name), `backward pass reads '${name}'`);
+  const withX = differentiate(g, 'loss', ['w', 'x']);
+  assert.ok(backwardReads(g, withX).has('w'), 'd/dx of the Gemm reads w');
+  assert.ok(withX.nodes.length > onlyW.nodes.length);
+});
+
+test('a wrt name that does not reach the loss gets a zero gradient of its shape', async () => {
+  const g = twoBranchGraph();
+  const t = differentiate(g, 'loss', ['unused', 'c']);
+  const session = await OrtSession.create(toOnnxModel(t));
+  try {
+    const rng = new Rng(1);
+    const feed = (dims: number[]) => signedFeed(rng, dims, 0.5, 1);
+    const feeds = { x: feed([2, 3]), w: feed([3, 1]), bias: feed([1]), label: feed([2, 1]), c: feed([2]), d: feed([2]), unused: feed([2]) };
+    const out = await session.run(feeds);
+    assert.deepEqual(Array.from(out['grad:unused']!.data), [0, 0]);
+    assert.deepEqual(Array.from(out['grad:c']!.data), Array.from(feeds.d.data));
+  } finally {
+    await session.release();
+  }
+});
+
+test('the gradient check catches a wrong rule', async () => {
+  // Sigmoid gradient missing its (1 - y) factor.
+  const wrong = {
+    ...GRAD_RULES,
+    Sigmoid: GRAD_RULES.Exp!,
+  };
+  const x = signedFeed(new Rng(2), [3, 2], 0.1, 2);
+  const build = (b: GraphBuilder) => b.sigmoid(b.input('x', [BATCH, 2]));
+  const good = await checkGradients(build, { x }, ['x']);
+  const bad = await checkGradients(build, { x }, ['x'], { rules: wrong });
+  assert.equal(good.failures.length, 0);
+  assert.equal(bad.failures.length, 6);
+});
+
+test('errors: unknown op rule, non-scalar loss, unknown or repeated wrt names', () => {
+  const g = twoBranchGraph();
+  assert.throws(() => differentiate(g, 'loss', ['w'], {}), /no gradient rule for op \w+/);
+  assert.throws(() => differentiate(g, 'x', ['w']), /loss 'x' must be one double/);
+  assert.throws(() => differentiate(g, 'loss', ['nope']), /no value named 'nope'/);
+  assert.throws(() => differentiate(g, 'loss', ['w', 'w']), /repeated names/);
+});

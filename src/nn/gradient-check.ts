@@ -1,0 +1,146 @@
+/**
+ * Numerical gradient check: the gradients that `differentiate` builds, run in float64 through
+ * onnxruntime, against central differences (f(v+h) - f(v-h)) / 2h of the same graph's loss.
+ * Used by the tests of every gradient rule and of the dense models.
+ */
+import { differentiate, gradName } from './autodiff.js';
+import { GraphBuilder, type Graph } from './graph.js';
+import type { GradRule } from './grads/index.js';
+import { toOnnxModel } from './onnx.js';
+import { OrtSession, type HostTensor } from './session.js';
+import { BATCH, type Shape } from './shape.js';
+import { Rng } from '../util/rng.js';
+
+export interface GradientCheckOptions {
+  /** Finite-difference step (default 1e-5). */
+  step?: number;
+  /** Allowed |analytic - numeric| is atol + rtol * max(|analytic|, |numeric|) (defaults 1e-6, 1e-9). */
+  rtol?: number;
+  atol?: number;
+  /** Gradient rules to differentiate with (default: the real ones). */
+  rules?: Readonly<Record<string, GradRule>>;
+}
+
+export interface GradientComparison {
+  name: string;
+  index: number;
+  analytic: number;
+  numeric: number;
+  /** |analytic - numeric| over the allowed difference: above 1 is a failure. */
+  ratio: number;
+}
+
+export interface GradientCheckResult {
+  /** Number of gradient entries compared. */
+  checked: number;
+  /** The comparison with the largest ratio. */
+  worst: GradientComparison;
+  /** All comparisons with ratio > 1. */
+  failures: GradientComparison[];
+}
+
+export type DoubleFeeds = Record<string, HostTensor<Float64Array>>;
+
+/**
+ * Checks the gradient of `sum(y * r)` for the value y that `build` returns, with r a fixed random
+ * tensor, so every entry of y's gradient is weighted differently (a transposed or misplaced
+ * gradient does not cancel out).
+ */
+export async function checkGradients(
+  build: (b: GraphBuilder) => string,
+  feeds: DoubleFeeds,
+  wrt: readonly string[],
+  opts: GradientCheckOptions = {},
+): Promise<GradientCheckResult> {
+  const b = new GraphBuilder('gradient_check', 'double');
+  const y = build(b);
+  const proj = b.input('gradient_check_projection', b.shapeOf(y));
+  b.reduceSum(b.mul(y, proj), undefined, false, 'gradient_check_loss');
+  b.output('gradient_check_loss');
+  const graph = b.build();
+  const dims = concreteDims(b.shapeOf(y), batchOf(graph, feeds));
+  const rng = new Rng(12345);
+  const r = Float64Array.from({ length: dims.reduce((a, d) => a * d, 1) }, () => 0.5 + rng.next());
+  for (let i = 0; i < r.length; i += 2) r[i] = -r[i]!;
+  return checkGraphGradients(graph, 'gradient_check_loss', { ...feeds, [proj]: { data: r, dims } }, wrt, opts);
+}
+
+/** Checks the gradient of the scalar `lossName` of a double graph with respect to `wrt`. */
+export async function checkGraphGradients(
+  graph: Graph,
+  lossName: string,
+  feeds: DoubleFeeds,
+  wrt: readonly string[],
+  opts: GradientCheckOptions = {},
+): Promise<GradientCheckResult> {
+  const { step = 1e-5, rtol = 1e-6, atol = 1e-9, rules } = opts;
+  if (graph.elemType !== 'double') throw new Error('gradient checks need a double graph');
+  const trained = differentiate(graph, lossName, wrt, rules);
+  const session = await OrtSession.create(toOnnxModel(trained), { threads: 1 });
+  try {
+    const analytic = await session.run(feeds, wrt.map(gradName));
+    const lossAt = async (f: DoubleFeeds): Promise<number> => (await session.run(f, [lossName]))[lossName]!.data[0]!;
+    const comparisons: GradientComparison[] = [];
+    for (const name of wrt) {
+      const feed = feeds[name];
+      if (!feed) throw new Error(`gradient check: no feed for '${name}' (only graph inputs can be checked)`);
+      const data = Float64Array.from(feed.data);
+      const moved = { ...feeds, [name]: { data, dims: feed.dims } };
+      const grad = analytic[gradName(name)]!.data;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        data[i] = v + step;
+        const up = await lossAt(moved);
+        data[i] = v - step;
+        const down = await lossAt(moved);
+        data[i] = v;
+        const numeric = (up - down) / (2 * step);
+        const a = grad[i]!;
+        const ratio = Math.abs(a - numeric) / (atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)));
+        comparisons.push({ name, index: i, analytic: a, numeric, ratio: Number.isNaN(ratio) ? Infinity : ratio });
+      }
+    }
+    if (comparisons.length === 0) throw new Error('gradient check: nothing to compare');
+    const worst = comparisons.reduce((w, c) => (c.ratio > w.ratio ? c : w));
+    return { checked: comparisons.length, worst, failures: comparisons.filter((c) => c.ratio > 1) };
+  } finally {
+    await session.release();
+  }
+}
+
+/** The batch size the feeds give to the graph's symbolic batch dimension (1 when none is used). */
+function batchOf(graph: Graph, feeds: DoubleFeeds): number {
+  let batch: number | undefined;
+  for (const name of graph.inputs) {
+    const feed = feeds[name];
+    if (!feed) continue;
+    graph.types.get(name)!.shape.forEach((d, i) => {
+      if (d !== BATCH) return;
+      const n = feed.dims[i]!;
+      if (batch !== undefined && batch !== n) throw new Error(`feeds disagree on the batch size: ${batch} vs ${n} ('${name}')`);
+      batch = n;
+    });
+  }
+  return batch ?? 1;
+}
+
+function concreteDims(shape: Shape, batch: number): number[] {
+  return shape.map((d) => (d === BATCH ? batch : d));
+}
+
+/** A double feed of uniform values in [lo, hi). */
+export function uniformFeed(rng: Rng, dims: readonly number[], lo: number, hi: number): HostTensor<Float64Array> {
+  const data = Float64Array.from({ length: dims.reduce((a, d) => a * d, 1) }, () => lo + (hi - lo) * rng.next());
+  return { data, dims };
+}
+
+/** A double feed of values with |v| in [lo, hi) and random signs: away from kinks at 0. */
+export function signedFeed(rng: Rng, dims: readonly number[], lo: number, hi: number): HostTensor<Float64Array> {
+  const feed = uniformFeed(rng, dims, lo, hi);
+  for (let i = 0; i < feed.data.length; i++) if (rng.next() < 0.5) feed.data[i] = -feed.data[i]!;
+  return feed;
+}
+
+export function formatComparison(c: GradientComparison): string {
+  return `d/d${c.name}[${c.index}]: analytic ${c.analytic}, numeric ${c.numeric} (${c.ratio.toFixed(2)}× the tolerance)`;
+}

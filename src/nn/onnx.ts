@@ -1,0 +1,83 @@
+/**
+ * Serializes a Graph to ONNX bytes that onnxruntime loads.
+ *
+ * Opset 18 (ir_version 8): from opset 18 on, every Reduce* op takes its axes as an input, like
+ * Squeeze/Unsqueeze/Split already do since 13, so the builder has one convention for all of them.
+ */
+import { ONNX_ELEM_CODE, type Attr, type Graph, type GraphNode, type InitializerData } from './graph.js';
+import {
+  AttributeType,
+  ModelProto,
+  type AttributeMessage,
+  type ModelMessage,
+  type NodeMessage,
+  type ValueInfoMessage,
+} from './onnx-schema.js';
+
+export const OPSET_VERSION = 18;
+export const IR_VERSION = 8;
+const PRODUCER = 'esmm-ts';
+
+export function toOnnxModel(graph: Graph): Uint8Array {
+  const valueInfo = (name: string): ValueInfoMessage => {
+    const t = graph.types.get(name);
+    if (!t) throw new Error(`graph '${graph.name}': no type for '${name}'`);
+    const dim = t.shape.map((d) => (d === 'batch' ? { dim_param: 'batch' } : { dim_value: d }));
+    return { name, type: { tensor_type: { elem_type: ONNX_ELEM_CODE[t.elem], shape: { dim } } } };
+  };
+  const message: ModelMessage = {
+    ir_version: IR_VERSION,
+    opset_import: [{ domain: '', version: OPSET_VERSION }],
+    producer_name: PRODUCER,
+    producer_version: '1',
+    graph: {
+      name: graph.name,
+      node: graph.nodes.map(nodeMessage),
+      initializer: [...graph.initializers.values()].map((init) => ({
+        name: init.name,
+        dims: [...init.dims],
+        data_type: ONNX_ELEM_CODE[elemOf(init.data)],
+        raw_data: littleEndianBytes(init.data),
+      })),
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+  };
+  return ModelProto.encode(message).finish();
+}
+
+function nodeMessage(node: GraphNode, index: number): NodeMessage {
+  return {
+    input: [...node.inputs],
+    output: [...node.outputs],
+    name: `${node.op}_${index}`,
+    op_type: node.op,
+    domain: '',
+    attribute: Object.entries(node.attrs).map(([name, a]) => attributeMessage(name, a)),
+  };
+}
+
+function attributeMessage(name: string, a: Attr): AttributeMessage {
+  switch (a.kind) {
+    case 'int':
+      return { name, type: AttributeType.INT, i: a.value };
+    case 'float':
+      return { name, type: AttributeType.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: AttributeType.INTS, ints: [...a.value] };
+  }
+}
+
+function elemOf(data: InitializerData): 'float' | 'double' | 'int64' {
+  if (data instanceof Float32Array) return 'float';
+  if (data instanceof Float64Array) return 'double';
+  return 'int64';
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** ONNX raw_data is little-endian; typed arrays use the host order. */
+function littleEndianBytes(data: InitializerData): Uint8Array {
+  if (!LITTLE_ENDIAN) throw new Error('ONNX serialization needs a little-endian host');
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

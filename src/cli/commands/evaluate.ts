@@ -1,0 +1,68 @@
+import { loadModel } from '../../persist/model-dir.js';
+import { evaluateModel, type EvalResult } from '../../train/evaluate.js';
+import { numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
+import { DATA_OPTIONS, loadSplit } from '../data-options.js';
+
+export const EVALUATE_HELP = `esmm evaluate --data DIR --model MODEL_DIR [--split test] [--json]
+
+Exact global AUC and log loss on a split, by the paper's protocol: pCTR vs click on all
+impressions, pCVR vs conversion on clicked impressions only, pCTCVR vs click AND conversion on all
+impressions. With truth files (generated data), also cvr_auc_entire_space_truth: AUC of pCVR
+against conversions drawn from the true p(conversion|click) for every impression.
+
+  --split NAME       split to evaluate (default test)
+  --json             print one JSON object
+  --batch-size B     prediction batch size (default 4096)
+  --threads T        onnxruntime threads (default 2)
+  --cache-dir, --format, --strict, -q as for train
+`;
+
+export const EVALUATE_OPTIONS: Options = {
+  ...DATA_OPTIONS,
+  model: { type: 'string', short: 'm' },
+  split: { type: 'string' },
+  json: { type: 'boolean' },
+  'batch-size': { type: 'string' },
+  threads: { type: 'string' },
+};
+
+export async function evaluateCommand(argv: string[]): Promise<void> {
+  const cmd = 'evaluate';
+  const v = parseCommand(cmd, argv, EVALUATE_OPTIONS);
+  if (v.help) return void process.stdout.write(EVALUATE_HELP);
+  const dataDir = requireString(v, 'data', cmd);
+  const modelDir = requireString(v, 'model', cmd);
+  const batchSize = numberOpt(v, 'batch-size', 4096, cmd, { min: 1, max: 1 << 20, integer: true });
+  const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
+  const model = await loadModel(modelDir, { threads });
+  try {
+    const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'test', cmd);
+    const r = await evaluateModel(model, split, { batchSize, quiet: v.quiet === true || v.json === true });
+    process.stdout.write(v.json ? JSON.stringify(r) + '\n' : formatEval(r));
+  } finally {
+    await model.release();
+  }
+}
+
+export function formatEval(r: EvalResult): string {
+  const rows: [string, number | undefined][] = [
+    ['impressions', r.impressions],
+    ['clicks', r.clicks],
+    ['conversions', r.conversions],
+    ['CTR AUC (all impressions)', r.ctr_auc],
+    ['CVR AUC (clicked impressions)', r.cvr_auc],
+    ['CTCVR AUC (all impressions)', r.ctcvr_auc],
+    ['CTR log loss', r.ctr_logloss],
+    ['CVR log loss (clicked)', r.cvr_logloss],
+    ['CTCVR log loss', r.ctcvr_logloss],
+    ['CVR AUC, entire space (truth)', r.cvr_auc_entire_space_truth],
+    ['pCVR MAE vs truth, clicked', r.pcvr_mae_truth_clicked],
+    ['pCVR MAE vs truth, unclicked', r.pcvr_mae_truth_unclicked],
+  ];
+  return (
+    rows
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => `${k.padEnd(32)} ${Number.isInteger(x) ? x : (x as number).toFixed(5)}`)
+      .join('\n') + '\n'
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * esmm-ts: the Entire Space Multi-Task Model (Ma et al., SIGIR 2018) for pCTR / pCVR / pCTCVR,
+ * from raw Ali-CCP logs to a saved model. This is the hand-picked public API; the CLI (`esmm`)
+ * is a thin layer over it.
+ */
+export { prepareSplit, openPreparedSplit } from './data/prepare.js';
+export type { PrepareOptions, PreparedSplit } from './data/prepare.js';
+export { DataError } from './data/types.js';
+export type { InputReport, InputProblemKind, SampleBlock, GroupTable } from './data/types.js';
+export type { SampleSource } from './data/sample-source.js';
+export { generateDataset } from './data/simulate/generate.js';
+export { defaultSpec, loadSpec, parseSpec, specForFields, inputWidth } from './features/spec.js';
+export type { FeatureSpec, FieldSpec, TableSpec, Pooling } from './features/spec-types.js';
+export { CvrModel } from './models/cvr-model.js';
+export type { ModelConfig, Predictions } from './models/cvr-model.js';
+export type { ModelKind } from './models/model-kinds.js';
+export { trainModel } from './train/trainer.js';
+export type { TrainConfig, TrainResult } from './train/trainer.js';
+export { evaluateModel } from './train/evaluate.js';
+export type { EvalResult } from './train/evaluate.js';
+export { predictAll } from './train/predict-all.js';
+export { computeAuc } from './metrics/auc.js';
+export { computeLogLoss } from './metrics/logloss.js';
+export { BinaryTaskMetrics } from './metrics/binary-task.js';
+export { saveModel, loadModel } from './persist/model-dir.js';

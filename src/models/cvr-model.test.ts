@@ -1,0 +1,68 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { prepareSplit } from '../data/prepare.js';
+import { generateDataset } from '../data/simulate/generate.js';
+import { defaultSpec, inputWidth } from '../features/spec.js';
+import { loadModel, saveModel } from '../persist/model-dir.js';
+import { tempDir } from '../test-support/cli.js';
+import { evaluateModel } from '../train/evaluate.js';
+import { predictAll } from '../train/predict-all.js';
+import { trainModel } from '../train/trainer.js';
+import { CvrModel } from './cvr-model.js';
+import { MODEL_KINDS, type ModelKind } from './model-kinds.js';
+
+const dir = tempDir('model');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function data() {
+  await generateDataset({ outDir: dir, train: 12000, test: 4000, seed: 3 });
+  return {
+    train: await prepareSplit({ dataDir: dir, split: 'train' }),
+    test: await prepareSplit({ dataDir: dir, split: 'test' }),
+  };
+}
+const ready = data();
+
+async function trained(kind: ModelKind, seed: number): Promise<CvrModel> {
+  const { train } = await ready;
+  const spec = defaultSpec();
+  const model = await CvrModel.create({ kind, spec, shape: { inputDim: inputWidth(spec), hidden: [16, 8], dropout: 0.1 }, seed });
+  await trainModel(model, train, { epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', seed, quiet: true });
+  return model;
+}
+
+async function predictions(model: CvrModel): Promise<Float32Array[]> {
+  const { test: split } = await ready;
+  const out: Float32Array[] = [];
+  await predictAll(model, split, (p) => void out.push(p.pctr.slice(), p.pcvr.slice(), p.pctcvr.slice()), { quiet: true });
+  return out;
+}
+
+for (const kind of MODEL_KINDS) {
+  test(`${kind}: trains, saves, loads to identical predictions; same seed → same model`, async () => {
+    const a = await trained(kind, 11);
+    const b = await trained(kind, 11);
+    const c = await trained(kind, 12);
+    const pa = await predictions(a);
+    assert.deepEqual(await predictions(b), pa, 'same seed, same predictions (bitwise)');
+    assert.notDeepEqual(await predictions(c), pa, 'another seed, other predictions');
+    for (let i = 0; i < pa.length; i += 3) {
+      for (let j = 0; j < pa[i]!.length; j++) {
+        const [pctr, pcvr, pctcvr] = [pa[i]![j]!, pa[i + 1]![j]!, pa[i + 2]![j]!];
+        assert.ok(pctr > 0 && pctr < 1 && pcvr > 0 && pcvr < 1);
+        assert.ok(Math.abs(pctr * pcvr - pctcvr) <= 1e-6 * Math.max(1, pctcvr));
+      }
+    }
+    const saved = join(dir, `saved-${kind}`);
+    saveModel(a, saved, { training: { note: 'test' } });
+    saveModel(a, saved); // overwriting an existing model is atomic too
+    const loaded = await loadModel(saved);
+    assert.deepEqual(await predictions(loaded), pa, 'loaded model predicts exactly as the trained one');
+    const r = await evaluateModel(loaded, (await ready).test, { quiet: true });
+    assert.equal(r.impressions, 4000);
+    assert.ok(r.cvr_auc_entire_space_truth !== undefined);
+    for (const m of [a, b, c, loaded]) await m.release();
+  });
+}

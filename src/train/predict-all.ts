@@ -1,0 +1,44 @@
+import { BatchBuilder } from '../data/batcher.js';
+import type { Batch } from '../data/jagged-types.js';
+import type { SampleSource } from '../data/sample-source.js';
+import type { SampleBlock } from '../data/types.js';
+import type { CvrModel, Predictions } from '../models/cvr-model.js';
+import { Progress } from '../util/progress.js';
+
+export interface PredictAllOptions {
+  batchSize?: number;
+  quiet?: boolean;
+  label?: string;
+}
+
+/**
+ * Runs the model over every sample of the source in file order and hands each batch's
+ * predictions, with the block and the positions they came from, to `visit`.
+ */
+export async function predictAll(
+  model: CvrModel,
+  source: SampleSource,
+  visit: (p: Predictions, batch: Batch, block: SampleBlock, start: number) => void | Promise<void>,
+  opts: PredictAllOptions = {},
+): Promise<void> {
+  const batchSize = opts.batchSize ?? 4096;
+  const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
+  const progress = new Progress({
+    label: opts.label ?? 'predict',
+    total: source.numSamples,
+    unit: 'samples',
+    quiet: opts.quiet ?? false,
+  });
+  let identity = new Int32Array(0);
+  for (let b = 0; b < source.numBlocks; b++) {
+    const block = source.readBlock(b);
+    if (identity.length < block.count) identity = Int32Array.from({ length: block.count }, (_, i) => i);
+    for (let s = 0; s < block.count; s += batchSize) {
+      const batch = builder.build(block, identity, s, Math.min(block.count, s + batchSize));
+      const p = await model.predict(batch);
+      await visit(p, batch, block, s);
+      progress.tick(batch.size);
+    }
+  }
+  progress.finish();
+}

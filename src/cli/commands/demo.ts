@@ -10,7 +10,7 @@ import { numberOpt, optString, parseCommand, type Options } from '../args.js';
 import { generate } from './generate.js';
 
 /** Sized so that the whole demo runs in well under 10 minutes on 2 cores. */
-const DEMO_DEFAULTS = { train: 1_000_000, test: 300_000, epochs: 1, batchSize: 1024, lr: 0.001 };
+const DEMO_DEFAULTS = { train: 1_000_000, test: 300_000, epochs: 2, batchSize: 1024, lr: 0.001 };
 
 export const DEMO_HELP = `esmm demo [--out DIR] [--train N] [--test N] [--epochs E] [--seed S]
 

@@ -1,6 +1,6 @@
 import type { Batch } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
-import { EmbeddingCollection } from '../sparse/embedding-collection.js';
+import { EmbeddingCollection, type PoolMode } from '../sparse/embedding-collection.js';
 import { fnv1a32 } from '../util/fnv.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { DenseNet, initParams, type ParamSet } from './dense.js';
@@ -37,14 +37,14 @@ export class Component {
   }
 
   /** Pools the batch into the dense input (reused buffer: valid until the next call). */
-  pool(batch: Batch): Float32Array {
+  pool(batch: Batch, mode: PoolMode): Float32Array {
     const width = batch.size * this.def.dense.inputDim;
     if (this.pooled.length < width) this.pooled = new Float32Array(width);
-    return this.embeddings.forward(batch, this.pooled.subarray(0, width));
+    return this.embeddings.forward(batch, this.pooled.subarray(0, width), mode);
   }
 
   async predict(batch: Batch): Promise<Record<string, Float32Array>> {
-    return this.net.predict(this.pool(batch), batch.size);
+    return this.net.predict(this.pool(batch, 'infer'), batch.size);
   }
 
   async release(): Promise<void> {

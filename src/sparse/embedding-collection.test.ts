@@ -313,3 +313,30 @@ test('forward writes into a given buffer; shape errors and validate() name the p
   const decreasing = { ...batch, groups: { ...batch.groups, offsets: batch.groups.offsets.map((o, i) => (i === 1 ? 1000 : o)) } };
   assert.throws(() => collection.validate(decreasing), /offsets decrease at 2/);
 });
+
+test("infer mode: untouched rows pool as zeros and touch nothing; touched rows pool as in train mode", () => {
+  const rng = new Rng(5);
+  const batch = randomBatch(rng, 9, 3, 4);
+  const fresh = new EmbeddingCollection(spec, 7);
+  const y0 = fresh.forward(batch, undefined, 'infer');
+  assert.ok(y0.every((v) => v === 0), 'no row was ever trained: everything pools to zero');
+  assert.ok(fresh.tables.every((t) => t.touchedCount === 0), 'inference touched no row');
+
+  const trained = new EmbeddingCollection(spec, 7);
+  const yTrain = trained.forward(batch, undefined, 'train');
+  assert.deepEqual(trained.forward(batch, undefined, 'infer'), yTrain, 'all rows touched: both modes agree');
+
+  // Half the rows trained: infer equals the float64 reference with the untouched rows set to zero.
+  const half = new EmbeddingCollection(spec, 7);
+  const e = snapshot(half, batch); // touches every row the batch reads ...
+  const partial = new EmbeddingCollection(spec, 7);
+  const zeroed: Embeddings = new Map();
+  for (const [k, v] of e) {
+    const [t, row] = k.split(':').map(Number) as [number, number];
+    if (row % 2 === 0) {
+      partial.tables[t]!.ensure(row); // ... while `partial` only trains the even rows
+      zeroed.set(k, v);
+    } else zeroed.set(k, new Float64Array(D));
+  }
+  assertClose(partial.forward(batch, undefined, 'infer'), referenceForward(batch, zeroed), 1e-6, 'partially trained');
+});

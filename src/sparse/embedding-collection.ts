@@ -25,6 +25,9 @@ export interface SparseGrad {
   grad: Float32Array;
 }
 
+/** 'train' initializes the rows a batch reads; 'infer' reads untouched rows as zeros. */
+export type PoolMode = 'train' | 'infer';
+
 export class EmbeddingCollection {
   /** In spec.tables order. */
   readonly tables: EmbeddingTable[];
@@ -79,9 +82,13 @@ export class EmbeddingCollection {
 
   /**
    * Pooled embeddings [batch.size, F*D], row-major, field f at columns f*D..; written into `out`
-   * when given (reuse it across batches). Initializes the rows it reads.
+   * when given (reuse it across batches). In 'train' mode it initializes the rows it reads (they
+   * are about to be trained); in 'infer' mode rows that training never touched pool as zero vectors
+   * (their weight still counts for mean pooling), so predicting changes no state and a saved model
+   * predicts exactly what the trained one did.
    */
-  forward(batch: Batch, out?: Float32Array): Float32Array {
+  forward(batch: Batch, out?: Float32Array, mode: PoolMode = 'train'): Float32Array {
+    const train = mode === 'train';
     this.checkShape(batch);
     const B = batch.size;
     const D = this.dim;
@@ -100,13 +107,14 @@ export class EmbeddingCollection {
       const table = this.tables[this.fieldTable[f]!]!;
       const data = table.data;
       const mean = this.fieldMean[f] === 1;
-      const withGroups = this.poolGroups(batch.groups, f, table, gVec, gW);
+      const withGroups = this.poolGroups(batch.groups, f, table, gVec, gW, train);
       for (let b = 0; b < B; b++) {
         let weightSum = 0;
         for (let e = sOff[f * B + b]!, stop = sOff[f * B + b + 1]!; e < stop; e++) {
-          const at = table.ensure(sRows[e]!);
+          const at = train ? table.ensure(sRows[e]!) : table.offsetOf(sRows[e]!);
           const w = sW[e]!;
           weightSum += w;
+          if (at < 0) continue;
           for (let j = 0; j < D; j++) acc[j] += w * data[at + j]!;
         }
         const g = groupOf[b]!;
@@ -240,7 +248,14 @@ export class EmbeddingCollection {
   }
 
   /** Pools field f of every group into gVec [G, D] and its weight sums into gW; false if none has entries. */
-  private poolGroups(groups: KeyedJagged, f: number, table: EmbeddingTable, gVec: Float64Array, gW: Float64Array): boolean {
+  private poolGroups(
+    groups: KeyedJagged,
+    f: number,
+    table: EmbeddingTable,
+    gVec: Float64Array,
+    gW: Float64Array,
+    train: boolean,
+  ): boolean {
     if (!hasGroupEntries(groups, f)) return false;
     const G = groups.numRows;
     const { offsets, rows, weights } = groups;
@@ -251,9 +266,10 @@ export class EmbeddingCollection {
       let weightSum = 0;
       const at = g * D;
       for (let e = offsets[f * G + g]!, stop = offsets[f * G + g + 1]!; e < stop; e++) {
-        const from = table.ensure(rows[e]!);
+        const from = train ? table.ensure(rows[e]!) : table.offsetOf(rows[e]!);
         const w = weights[e]!;
         weightSum += w;
+        if (from < 0) continue;
         for (let j = 0; j < D; j++) gVec[at + j] += w * data[from + j]!;
       }
       gW[g] = weightSum;

@@ -73,6 +73,15 @@ export class EmbeddingTable {
     return slot >= 0 ? slot * this.dim : this.initialize(row);
   }
 
+  /**
+   * Offset of a touched row's values, or -1 for a row that training never touched. Inference
+   * reads through this: an id never trained pools as a zero vector and changes nothing.
+   */
+  offsetOf(row: number): number {
+    const slot = (this.slotPlusOne[row] ?? 0) - 1;
+    return slot >= 0 ? slot * this.dim : -1;
+  }
+
   isTouched(row: number): boolean {
     return this.slotPlusOne[row]! > 0;
   }

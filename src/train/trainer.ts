@@ -1,6 +1,6 @@
 import { BatchBuilder } from '../data/batcher.js';
 import type { Batch } from '../data/jagged-types.js';
-import { selectSamples, type SampleSource } from '../data/sample-source.js';
+import type { SampleSource } from '../data/sample-source.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../sparse/optimizers.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
+import { labelsFor, sourceFor } from './component-data.js';
 import { fnv1a32 } from '../util/fnv.js';
 
 export type OptimizerKind = 'adam' | 'adagrad';
@@ -66,8 +67,7 @@ export async function trainModel(
   const curves: LossCurve[] = [];
   const summary: TrainResult['components'] = [];
   for (const component of model.components) {
-    const source =
-      component.def.filter === 'clicked' ? selectSamples(data, (b, i) => b.click[i] === 1) : data;
+    const source = sourceFor(component.def, data);
     const r = await trainComponent(component, model, source, config);
     samples += r.samples;
     curves.push(r.curve);
@@ -141,10 +141,10 @@ async function trainStep(
   sparseOpt: SparseOptimizer,
   denseOpt: DenseOptimizer,
 ): Promise<number> {
-  const x = component.pool(batch);
+  const x = component.pool(batch, 'train');
   const n = batch.size;
   const weight = new Float32Array(n).fill(1);
-  const labels = labelsFor(component, batch);
+  const labels = labelsFor(component.def, batch);
   const res = await component.net.trainStep(x, n, labels, weight);
   if (!Number.isFinite(res.loss)) {
     throw new Error(
@@ -160,23 +160,6 @@ async function trainStep(
   sparseOpt.nextStep();
   for (const g of grads) sparseOpt.step(component.embeddings.tables[g.table]!, g);
   return res.loss;
-}
-
-function labelsFor(
-  component: Component,
-  batch: Batch,
-): { click: Float32Array; ctcvr: Float32Array } | { label: Float32Array } {
-  switch (component.def.target) {
-    case 'esmm': {
-      const ctcvr = new Float32Array(batch.size);
-      for (let i = 0; i < batch.size; i++) ctcvr[i] = batch.click[i]! * batch.conversion[i]!;
-      return { click: batch.click, ctcvr };
-    }
-    case 'click':
-      return { label: batch.click };
-    case 'conversion':
-      return { label: batch.conversion };
-  }
 }
 
 function validateConfig(c: TrainConfig): void {

@@ -12,6 +12,7 @@ import {
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 import { labelsFor, sourceFor } from './component-data.js';
+import { sampleOrder, type ShuffleMode } from './shuffle.js';
 import { fnv1a32 } from '../util/fnv.js';
 
 export type OptimizerKind = 'adam' | 'adagrad';
@@ -24,6 +25,8 @@ export interface TrainConfig {
   /** Seeds the data order (the model's own seed sets its initial weights). */
   seed: number;
   quiet?: boolean;
+  /** Sample order within a block: by group (default; common features pooled once per group) or by sample. */
+  shuffle?: ShuffleMode;
   /** Called after every step (tests, checkpoints). */
   onStep?: (info: StepInfo) => void;
 }
@@ -110,7 +113,7 @@ async function trainComponent(
     const blockOrder = rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
     for (const b of blockOrder) {
       const block = source.readBlock(b);
-      const order = rng.shuffle(Int32Array.from({ length: block.count }, (_, i) => i));
+      const order = sampleOrder(block, rng, config.shuffle ?? 'group');
       for (let s = 0; s < block.count; s += config.batchSize) {
         const batch = builder.build(block, order, s, Math.min(block.count, s + config.batchSize));
         const loss = await trainStep(component, batch, sparseOpt, denseOpt);

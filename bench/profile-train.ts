@@ -1,0 +1,87 @@
+/**
+ * Where the time of an ESMM training step goes: batch building, pooling (forward), the
+ * onnxruntime call (dense forward + backward), the dense optimizer, the embedding backward and the
+ * sparse optimizer, timed separately over the same loop the trainer runs.
+ *
+ *   node dist-bench/bench/profile-train.js --data DIR [--steps 200] [--batch 1024] [--optimizer adam]
+ *        [--shuffle group|sample]
+ */
+import { parseArgs } from 'node:util';
+import { BatchBuilder } from '../src/data/batcher.js';
+import { prepareSplit } from '../src/data/prepare.js';
+import { defaultSpec, inputWidth } from '../src/features/spec.js';
+import { CvrModel } from '../src/models/cvr-model.js';
+import { createDenseOptimizer, createSparseOptimizer, type OptimizerKind } from '../src/sparse/optimizers.js';
+import { labelsFor } from '../src/train/component-data.js';
+import { sampleOrder, type ShuffleMode } from '../src/train/shuffle.js';
+import { Rng } from '../src/util/rng.js';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    steps: { type: 'string', default: '200' },
+    batch: { type: 'string', default: '1024' },
+    optimizer: { type: 'string', default: 'adam' },
+    warmup: { type: 'string', default: '20' },
+    shuffle: { type: 'string', default: 'group' },
+  },
+});
+if (!values.data) throw new Error('--data DIR is required (a generated dataset: esmm generate --out DIR)');
+const steps = Number(values.steps);
+const warmup = Number(values.warmup);
+const batchSize = Number(values.batch);
+const optimizer = values.optimizer as OptimizerKind;
+
+const split = await prepareSplit({ dataDir: values.data, split: 'train' });
+const spec = defaultSpec();
+const model = await CvrModel.create({ kind: 'esmm', spec, shape: { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 }, seed: 1 });
+const c = model.components[0]!;
+const builder = new BatchBuilder(spec, split.fieldNames, split.groups);
+const sparseOpt = createSparseOptimizer(optimizer, 0.001);
+const denseOpt = createDenseOptimizer(optimizer, 0.001);
+const rng = new Rng(1);
+
+const phases = ['build', 'pool', 'ort', 'dense-opt', 'emb-backward', 'sparse-opt'] as const;
+const total: Record<(typeof phases)[number], number> = { build: 0, pool: 0, ort: 0, 'dense-opt': 0, 'emb-backward': 0, 'sparse-opt': 0 };
+let done = 0;
+let entries = 0;
+let groups = 0;
+const names = [...c.net.params.keys()];
+outer: for (let b = 0; ; b = (b + 1) % split.numBlocks) {
+  const block = split.readBlock(b);
+  const order = sampleOrder(block, rng, values.shuffle as ShuffleMode);
+  for (let s = 0; s + batchSize <= block.count; s += batchSize) {
+    const measure = done >= warmup;
+    let t = performance.now();
+    const lap = (p: (typeof phases)[number]) => {
+      const now = performance.now();
+      if (measure) total[p] += now - t;
+      t = now;
+    };
+    const batch = builder.build(block, order, s, s + batchSize);
+    lap('build');
+    const x = c.pool(batch, 'train');
+    lap('pool');
+    const res = await c.net.trainStep(x, batch.size, labelsFor(c.def, batch), new Float32Array(batch.size).fill(1));
+    lap('ort');
+    denseOpt.step(names.map((k) => c.net.params.get(k)!.data), names.map((k) => res.grads.get(k)!));
+    lap('dense-opt');
+    const grads = c.embeddings.backward(batch, res.gradX);
+    lap('emb-backward');
+    sparseOpt.nextStep();
+    for (const g of grads) sparseOpt.step(c.embeddings.tables[g.table]!, g);
+    lap('sparse-opt');
+    if (measure) {
+      entries += batch.samples.rows.length + batch.groups.rows.length;
+      groups += batch.groups.numRows;
+    }
+    if (++done === warmup + steps) break outer;
+  }
+}
+const sum = phases.reduce((a, p) => a + total[p], 0);
+console.log(`ESMM step profile: ${steps} steps of ${batchSize} (${optimizer}, shuffle ${values.shuffle}), ${(entries / steps).toFixed(0)} entries and ${(groups / steps).toFixed(1)} groups per batch`);
+for (const p of phases) {
+  console.log(`  ${p.padEnd(13)} ${(total[p] / steps).toFixed(2).padStart(7)} ms/step  ${((100 * total[p]) / sum).toFixed(1).padStart(5)}%`);
+}
+console.log(`  ${'total'.padEnd(13)} ${(sum / steps).toFixed(2).padStart(7)} ms/step  = ${Math.round((steps * batchSize) / (sum / 1000))} samples/s`);
+await model.release();

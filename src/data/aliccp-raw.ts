@@ -12,21 +12,29 @@
 import type { SampleBlockWriter } from './block-writer.js';
 import type { FieldDictionary } from './field-dictionary.js';
 import { GroupTableBuilder } from './group-table-builder.js';
-import { LineEvent, LineReader } from './line-reader.js';
-import { parseLabel, parseUnsigned, showBytes } from './parse-bytes.js';
+import type { EntrySink } from './feature-rows-builder.js';
+import { parseUnsigned, showBytes } from './parse-bytes.js';
 import { ProblemCounter } from './problems.js';
 import { RawFeatureListParser } from './raw-feature-list.js';
+import { readLines, RowLabels } from './read-lines.js';
 import type { PhaseProgress } from './read-progress.js';
-import type { InputReport } from './types.js';
+import { DataError, type InputReport } from './types.js';
 
 const COMMA = 0x2c;
+/** The group table's offsets are uint32. */
+const MAX_GROUP_ENTRIES = 2 ** 32 - 1;
 
 export interface RawReadOptions {
   /** The split's field names, shared by its common and skeleton files. */
   fields: FieldDictionary;
   strict: boolean;
   maxLineBytes: number;
+  /** Most entries per row (MAX_ROW_ENTRIES by default in prepareSplit). */
+  maxRowEntries: number;
 }
+
+/** Where a feature list goes: the group table or the sample block being filled. */
+type FeatureSink = EntrySink & { rollbackRow(): void };
 
 /** The common features of a split, joined to samples by row index. */
 export interface CommonFeatures {
@@ -46,56 +54,33 @@ export async function readCommonFeatures(
   const rowOf = new Map<string, number>();
   const problems = new ProblemCounter(path, options.strict);
   const parser = new RawFeatureListParser(options.fields);
-  const reader = new LineReader(path, { maxLineBytes: options.maxLineBytes });
-  try {
-    for (;;) {
-      const event = reader.next();
-      if (event === LineEvent.Eof) break;
-      problems.lines++;
-      progress.lines++;
-      if (reader.bytesRead >= progress.nextAt) await progress.report(reader);
-      if (event === LineEvent.TooLong) {
-        problems.problem('line_too_long', reader.lineNo, `longer than ${reader.maxLineBytes} bytes: skipped (raise maxLineBytes to read it)`);
-        continue;
-      }
-      const { buf, start, end } = reader;
-      const c1 = indexOfComma(buf, start, end);
-      const c2 = c1 < 0 ? -1 : indexOfComma(buf, c1 + 1, end);
-      if (c2 < 0 || hasComma(buf, c2 + 1, end)) {
-        problems.problem('malformed_line', reader.lineNo, columnsDetail(buf, start, end, 3, 'common_feature_index,feature_num,feature_list'));
-        continue;
-      }
-      if (c1 === start) {
-        problems.problem('malformed_line', reader.lineNo, 'empty common_feature_index');
-        continue;
-      }
-      const featureNum = parseUnsigned(buf, c1 + 1, c2);
-      if (featureNum < 0) {
-        problems.problem('malformed_line', reader.lineNo, `feature_num "${showBytes(buf, c1 + 1, c2)}" is not a non-negative integer`);
-        continue;
-      }
-      const key = buf.toString('latin1', start, c1);
-      if (rowOf.has(key)) {
-        const detail = `common_feature_index "${showBytes(buf, start, c1)}" already read: this row is ignored`;
-        problems.problem('duplicate_common_feature_index', reader.lineNo, detail);
-        continue;
-      }
-      const mark = options.fields.mark();
-      const count = parser.parse(buf, c2 + 1, end, table);
-      if (count < 0 || count !== featureNum) {
-        table.rollbackRow();
-        options.fields.rollback(mark);
-        if (count < 0) problems.problem(parser.failKind, reader.lineNo, parser.failDetail);
-        else problems.problem('feature_num_mismatch', reader.lineNo, `feature_num is ${featureNum} but feature_list has ${count} entries`);
-        continue;
-      }
-      rowOf.set(key, table.commitRow());
-      problems.kept++;
+  await readLines(path, options, problems, progress, ({ buf, start, end, lineNo }) => {
+    const c1 = indexOfComma(buf, start, end);
+    const c2 = c1 < 0 ? -1 : indexOfComma(buf, c1 + 1, end);
+    if (c2 < 0 || hasComma(buf, c2 + 1, end)) {
+      problems.problem('malformed_line', lineNo, columnsDetail(buf, start, end, 3, 'common_feature_index,feature_num,feature_list'));
+      return;
     }
-    await progress.fileDone(reader);
-  } finally {
-    reader.close();
-  }
+    if (c1 === start) {
+      problems.problem('malformed_line', lineNo, 'empty common_feature_index');
+      return;
+    }
+    const featureNum = readFeatureNum(buf, c1 + 1, c2, options.maxRowEntries, problems, lineNo);
+    if (featureNum < 0) return;
+    const key = buf.toString('latin1', start, c1);
+    if (rowOf.has(key)) {
+      const detail = `common_feature_index "${showBytes(buf, start, c1)}" already read: this row is ignored`;
+      problems.problem('duplicate_common_feature_index', lineNo, detail);
+      return;
+    }
+    if (table.entries + featureNum > MAX_GROUP_ENTRIES) {
+      const detail = `the common features of one split may hold at most ${MAX_GROUP_ENTRIES} entries (32-bit offsets); split the file`;
+      throw new DataError(path, lineNo, 'io', detail);
+    }
+    if (!readFeatureList(parser, buf, c2 + 1, end, featureNum, table, options.fields, problems, lineNo)) return;
+    rowOf.set(key, table.commitRow());
+    problems.kept++;
+  });
   return { table, rowOf, report: problems.report() };
 }
 
@@ -109,97 +94,100 @@ export async function readSkeleton(
 ): Promise<InputReport> {
   const problems = new ProblemCounter(path, options.strict);
   const parser = new RawFeatureListParser(options.fields);
-  const reader = new LineReader(path, { maxLineBytes: options.maxLineBytes });
+  const labels = new RowLabels();
   const rows = writer.rows;
   const commas = new Int32Array(5);
   // Consecutive samples usually share a user (same index): remember the last join.
   const lastKey = Buffer.alloc(256);
   let lastKeyLen = -1;
   let lastGroup = -1;
-  try {
-    for (;;) {
-      const event = reader.next();
-      if (event === LineEvent.Eof) break;
-      problems.lines++;
-      progress.lines++;
-      if (reader.bytesRead >= progress.nextAt) await progress.report(reader);
-      if (event === LineEvent.TooLong) {
-        problems.problem('line_too_long', reader.lineNo, `longer than ${reader.maxLineBytes} bytes: skipped (raise maxLineBytes to read it)`);
-        continue;
-      }
-      const { buf, start, end } = reader;
-      let c = start - 1;
-      let found = 0;
-      while (found < 5 && (c = indexOfComma(buf, c + 1, end)) >= 0) commas[found++] = c;
-      if (found < 5 || hasComma(buf, commas[4]! + 1, end)) {
-        const names = 'sample_id,click,conversion,common_feature_index,feature_num,feature_list';
-        problems.problem('malformed_line', reader.lineNo, columnsDetail(buf, start, end, 6, names));
-        continue;
-      }
-      const c1 = commas[0]!;
-      const c2 = commas[1]!;
-      const c3 = commas[2]!;
-      const c4 = commas[3]!;
-      const c5 = commas[4]!;
-      const sampleId = parseUnsigned(buf, start, c1);
-      if (sampleId < 0) {
-        problems.problem('malformed_line', reader.lineNo, `sample_id "${showBytes(buf, start, c1)}" is not a non-negative integer`);
-        continue;
-      }
-      if (c2 === c1 + 1 || c3 === c2 + 1) {
-        problems.problem('malformed_line', reader.lineNo, `empty ${c2 === c1 + 1 ? 'click' : 'conversion'} column`);
-        continue;
-      }
-      const click = parseLabel(buf, c1 + 1, c2);
-      const conversion = parseLabel(buf, c2 + 1, c3);
-      if (click < 0 || conversion < 0) {
-        const [s, e, name] = click < 0 ? [c1 + 1, c2, 'click'] : [c2 + 1, c3, 'conversion'];
-        problems.problem('bad_label', reader.lineNo, `${name} must be 0 or 1, got "${showBytes(buf, s, e)}"`);
-        continue;
-      }
-      if (click === 0 && conversion === 1) {
-        problems.problem('illegal_label', reader.lineNo, 'conversion=1 without a click (z=1, y=0): dropped');
-        continue;
-      }
-      if (c4 === c3 + 1) {
-        problems.problem('malformed_line', reader.lineNo, 'empty common_feature_index');
-        continue;
-      }
-      const featureNum = parseUnsigned(buf, c4 + 1, c5);
-      if (featureNum < 0) {
-        problems.problem('malformed_line', reader.lineNo, `feature_num "${showBytes(buf, c4 + 1, c5)}" is not a non-negative integer`);
-        continue;
-      }
-      const mark = options.fields.mark();
-      const count = parser.parse(buf, c5 + 1, end, rows);
-      if (count < 0 || count !== featureNum) {
-        rows.rollbackRow();
-        options.fields.rollback(mark);
-        if (count < 0) problems.problem(parser.failKind, reader.lineNo, parser.failDetail);
-        else problems.problem('feature_num_mismatch', reader.lineNo, `feature_num is ${featureNum} but feature_list has ${count} entries`);
-        continue;
-      }
-      const keyLen = c4 - (c3 + 1);
-      let sameKey = keyLen === lastKeyLen;
-      for (let i = 0; sameKey && i < keyLen; i++) sameKey = buf[c3 + 1 + i] === lastKey[i];
-      if (!sameKey) {
-        lastGroup = common.rowOf.get(buf.toString('latin1', c3 + 1, c4)) ?? -1;
-        lastKeyLen = keyLen <= lastKey.length ? keyLen : -1;
-        if (lastKeyLen >= 0) buf.copy(lastKey, 0, c3 + 1, c4);
-      }
-      if (lastGroup < 0) {
-        // Counted before keeping, so strict mode stops here; otherwise the sample stays (LEFT JOIN).
-        const detail = `common_feature_index "${showBytes(buf, c3 + 1, c4)}" has no row in the common features file: sample kept without them`;
-        problems.problem('unknown_common_feature_index', reader.lineNo, detail);
-      }
-      writer.commitSample(sampleId, click, conversion, lastGroup);
-      problems.kept++;
+  await readLines(path, options, problems, progress, ({ buf, start, end, lineNo }) => {
+    let c = start - 1;
+    let found = 0;
+    while (found < 5 && (c = indexOfComma(buf, c + 1, end)) >= 0) commas[found++] = c;
+    if (found < 5 || hasComma(buf, commas[4]! + 1, end)) {
+      const names = 'sample_id,click,conversion,common_feature_index,feature_num,feature_list';
+      problems.problem('malformed_line', lineNo, columnsDetail(buf, start, end, 6, names));
+      return;
     }
-    await progress.fileDone(reader);
-  } finally {
-    reader.close();
-  }
+    const c1 = commas[0]!;
+    const c2 = commas[1]!;
+    const c3 = commas[2]!;
+    const c4 = commas[3]!;
+    const c5 = commas[4]!;
+    const sampleId = parseUnsigned(buf, start, c1);
+    if (sampleId < 0) {
+      problems.problem('malformed_line', lineNo, `sample_id "${showBytes(buf, start, c1)}" is not a non-negative integer`);
+      return;
+    }
+    if (c2 === c1 + 1 || c3 === c2 + 1) {
+      problems.problem('malformed_line', lineNo, `empty ${c2 === c1 + 1 ? 'click' : 'conversion'} column`);
+      return;
+    }
+    if (!labels.read(buf, c1 + 1, c2, c2 + 1, c3, problems, lineNo)) return;
+    if (c4 === c3 + 1) {
+      problems.problem('malformed_line', lineNo, 'empty common_feature_index');
+      return;
+    }
+    const featureNum = readFeatureNum(buf, c4 + 1, c5, options.maxRowEntries, problems, lineNo);
+    if (featureNum < 0) return;
+    if (!readFeatureList(parser, buf, c5 + 1, end, featureNum, rows, options.fields, problems, lineNo)) return;
+    const keyLen = c4 - (c3 + 1);
+    let sameKey = keyLen === lastKeyLen;
+    for (let i = 0; sameKey && i < keyLen; i++) sameKey = buf[c3 + 1 + i] === lastKey[i];
+    if (!sameKey) {
+      lastGroup = common.rowOf.get(buf.toString('latin1', c3 + 1, c4)) ?? -1;
+      lastKeyLen = keyLen <= lastKey.length ? keyLen : -1;
+      if (lastKeyLen >= 0) buf.copy(lastKey, 0, c3 + 1, c4);
+    }
+    if (lastGroup < 0) {
+      // Counted before keeping, so strict mode stops here; otherwise the sample stays (LEFT JOIN).
+      const detail = `common_feature_index "${showBytes(buf, c3 + 1, c4)}" has no row in the common features file: sample kept without them`;
+      problems.problem('unknown_common_feature_index', lineNo, detail);
+    }
+    writer.commitSample(sampleId, labels.click, labels.conversion, lastGroup);
+    problems.kept++;
+  });
   return problems.report();
+}
+
+/** feature_num, or -1 after counting why the row is dropped (not a number, or beyond the row limit). */
+function readFeatureNum(buf: Buffer, start: number, end: number, maxRowEntries: number, problems: ProblemCounter, lineNo: number): number {
+  const featureNum = parseUnsigned(buf, start, end);
+  if (featureNum < 0) {
+    problems.problem('malformed_line', lineNo, `feature_num "${showBytes(buf, start, end)}" is not a non-negative integer`);
+  } else if (featureNum > maxRowEntries) {
+    problems.problem('line_too_long', lineNo, `feature_num ${featureNum} is above the limit of ${maxRowEntries} entries per row: skipped`);
+    return -1;
+  }
+  return featureNum;
+}
+
+/**
+ * Parses a feature_list of `featureNum` entries into `rows` (still uncommitted); on a bad entry or
+ * another number of entries it rolls the row and its new field names back, counts the problem
+ * and returns false.
+ */
+function readFeatureList(
+  parser: RawFeatureListParser,
+  buf: Buffer,
+  start: number,
+  end: number,
+  featureNum: number,
+  rows: FeatureSink,
+  fields: FieldDictionary,
+  problems: ProblemCounter,
+  lineNo: number,
+): boolean {
+  const mark = fields.mark();
+  // At most featureNum entries are stored: a longer list is counted, not held.
+  const count = parser.parse(buf, start, end, rows, featureNum);
+  if (count === featureNum) return true;
+  rows.rollbackRow();
+  fields.rollback(mark);
+  if (count < 0) problems.problem(parser.failKind, lineNo, parser.failDetail);
+  else problems.problem('feature_num_mismatch', lineNo, `feature_num is ${featureNum} but feature_list has ${count} entries`);
+  return false;
 }
 
 /** Index of the first comma in buf[from, end), -1 if none. */

@@ -18,8 +18,9 @@ import type { SampleBlockWriter } from './block-writer.js';
 import { featureKey } from './feature-key.js';
 import { MAX_FIELDS, type FieldDictionary } from './field-dictionary.js';
 import { LineEvent, LineReader } from './line-reader.js';
-import { parseDecimal, parseLabel, showBytes } from './parse-bytes.js';
+import { parseDecimal } from './parse-bytes.js';
 import { ProblemCounter } from './problems.js';
+import { MAX_ROW_ENTRIES, readLines, RowLabels } from './read-lines.js';
 import type { PhaseProgress } from './read-progress.js';
 import { DataError, type InputReport } from './types.js';
 
@@ -110,75 +111,52 @@ export async function readCsvFile(
     }
   }
   const problems = new ProblemCounter(plan.path, options.strict);
-  const reader = new LineReader(plan.path, { maxLineBytes: options.maxLineBytes });
+  const labels = new RowLabels();
   const rows = writer.rows;
-  try {
-    if (plan.headerInFile && reader.next() === LineEvent.Eof) return problems.report();
-    for (;;) {
-      const event = reader.next();
-      if (event === LineEvent.Eof) break;
-      const sampleId = firstSampleId + problems.lines;
-      problems.lines++;
-      progress.lines++;
-      if (reader.bytesRead >= progress.nextAt) await progress.report(reader);
-      if (event === LineEvent.TooLong) {
-        problems.problem('line_too_long', reader.lineNo, `longer than ${reader.maxLineBytes} bytes: skipped (raise maxLineBytes to read it)`);
-        continue;
-      }
-      const { buf, start, end } = reader;
-      let col = 0;
-      let clickStart = 0, clickEnd = 0, convStart = 0, convEnd = 0;
-      let badFeature = '';
-      for (let p = start; ; ) {
-        let q = p;
-        while (q < end && buf[q] !== COMMA) q++;
-        if (col < numColumns) {
-          const field = columnField[col]!;
-          if (field >= 0) {
-            if (q === p) badFeature ||= `empty id in column ${plan.columns[col]}`;
-            else rows.push(field, featureKey(buf, p, q), 1);
-          } else if (field === -1) {
-            clickStart = p;
-            clickEnd = q;
-          } else if (field === -2) {
-            convStart = p;
-            convEnd = q;
-          }
+  const readOptions = { maxLineBytes: options.maxLineBytes, skipHeader: plan.headerInFile };
+  await readLines(plan.path, readOptions, problems, progress, ({ buf, start, end, lineNo }) => {
+    const sampleId = firstSampleId + problems.lines - 1;
+    let col = 0;
+    let clickStart = 0, clickEnd = 0, convStart = 0, convEnd = 0;
+    let badFeature = '';
+    for (let p = start; ; ) {
+      let q = p;
+      while (q < end && buf[q] !== COMMA) q++;
+      if (col < numColumns) {
+        const field = columnField[col]!;
+        if (field >= 0) {
+          if (q === p) badFeature ||= `empty id in column ${plan.columns[col]}`;
+          else rows.push(field, featureKey(buf, p, q), 1);
+        } else if (field === -1) {
+          clickStart = p;
+          clickEnd = q;
+        } else if (field === -2) {
+          convStart = p;
+          convEnd = q;
         }
-        col++;
-        if (q === end) break;
-        p = q + 1;
       }
-      const drop = (kind: 'malformed_line' | 'bad_label' | 'illegal_label' | 'bad_feature', detail: string): void => {
-        rows.rollbackRow();
-        problems.problem(kind, reader.lineNo, detail);
-      };
-      if (col !== numColumns) {
-        drop('malformed_line', `expected ${numColumns} columns, found ${col}`);
-        continue;
-      }
-      const click = parseLabel(buf, clickStart, clickEnd);
-      const conversion = parseLabel(buf, convStart, convEnd);
-      if (click < 0 || conversion < 0) {
-        const [s, e, name] = click < 0 ? [clickStart, clickEnd, 'click'] : [convStart, convEnd, 'conversion'];
-        drop('bad_label', `${name} must be 0 or 1, got "${showBytes(buf, s, e)}"`);
-        continue;
-      }
-      if (click === 0 && conversion === 1) {
-        drop('illegal_label', 'conversion=1 without a click (z=1, y=0): dropped');
-        continue;
-      }
-      if (badFeature) {
-        drop('bad_feature', badFeature);
-        continue;
-      }
-      writer.commitSample(sampleId, click, conversion, -1);
-      problems.kept++;
+      col++;
+      if (q === end) break;
+      p = q + 1;
     }
-    await progress.fileDone(reader);
-  } finally {
-    reader.close();
-  }
+    // Entries are pushed while the columns are scanned: a dropped row rolls them back.
+    if (col !== numColumns) {
+      rows.rollbackRow();
+      problems.problem('malformed_line', lineNo, `expected ${numColumns} columns, found ${col}`);
+      return;
+    }
+    if (!labels.read(buf, clickStart, clickEnd, convStart, convEnd, problems, lineNo)) {
+      rows.rollbackRow();
+      return;
+    }
+    if (badFeature) {
+      rows.rollbackRow();
+      problems.problem('bad_feature', lineNo, badFeature);
+      return;
+    }
+    writer.commitSample(sampleId, labels.click, labels.conversion, -1);
+    problems.kept++;
+  });
   return problems.report();
 }
 
@@ -200,6 +178,11 @@ function readFirstLine(path: string, maxLineBytes: number): FirstLine | null {
     if (event === LineEvent.Eof) return null;
     if (event === LineEvent.TooLong) throw new DataError(path, reader.lineNo, 'line_too_long', 'the first line (the header) is too long');
     const { buf, start, end } = reader;
+    let columns = 1;
+    for (let i = start; i < end; i++) if (buf[i] === COMMA) columns++;
+    if (columns > MAX_ROW_ENTRIES) {
+      throw new DataError(path, reader.lineNo, 'line_too_long', `the first line has ${columns} columns, more than the limit of ${MAX_ROW_ENTRIES}`);
+    }
     const cells: string[] = [];
     let allNumbers = true;
     for (let p = start; ; ) {

@@ -21,7 +21,7 @@ export const enum LineEvent {
 
 export interface LineReaderOptions {
   maxLineBytes?: number;
-  /** Initial buffer size; it grows (up to maxLineBytes + 2) only for a line longer than it. */
+  /** Buffer size (at most the file size + 1); it grows (up to maxLineBytes + 2) only for a line longer than it. */
   chunkBytes?: number;
 }
 
@@ -65,7 +65,8 @@ export class LineReader {
     } catch (e) {
       throw new DataError(path, 0, 'io', `cannot read: ${(e as Error).message}`);
     }
-    this.buf = Buffer.allocUnsafe(Math.max(1024, options.chunkBytes ?? READ_CHUNK_BYTES));
+    // A small file gets a buffer of its size, not a whole chunk (the buffer grows if the file does).
+    this.buf = Buffer.allocUnsafe(Math.max(1024, Math.min(options.chunkBytes ?? READ_CHUNK_BYTES, this.size + 1)));
     this.view = this.buf.subarray(0, 0);
   }
 

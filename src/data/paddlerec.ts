@@ -10,9 +10,9 @@
 import type { SampleBlockWriter } from './block-writer.js';
 import { featureKey } from './feature-key.js';
 import { tooManyFieldsDetail, type FieldDictionary } from './field-dictionary.js';
-import { LineEvent, LineReader } from './line-reader.js';
-import { parseLabel, parseUnsigned, showBytes } from './parse-bytes.js';
+import { parseUnsigned, showBytes } from './parse-bytes.js';
 import { ProblemCounter } from './problems.js';
+import { readLines, RowLabels } from './read-lines.js';
 import type { PhaseProgress } from './read-progress.js';
 import type { InputReport } from './types.js';
 
@@ -23,6 +23,8 @@ export interface IdFileReadOptions {
   fields: FieldDictionary;
   strict: boolean;
   maxLineBytes: number;
+  /** Most features per line (MAX_ROW_ENTRIES by default in prepareSplit). */
+  maxRowEntries: number;
 }
 
 /** Reads one PaddleRec file into `writer`; `firstSampleId` continues the numbering of earlier files. */
@@ -34,77 +36,56 @@ export async function readPaddleRecFile(
   progress: PhaseProgress,
 ): Promise<InputReport> {
   const problems = new ProblemCounter(path, options.strict);
-  const reader = new LineReader(path, { maxLineBytes: options.maxLineBytes });
+  const labels = new RowLabels();
   const rows = writer.rows;
   const fields = options.fields;
-  try {
-    for (;;) {
-      const event = reader.next();
-      if (event === LineEvent.Eof) break;
-      const sampleId = firstSampleId + problems.lines;
-      problems.lines++;
-      progress.lines++;
-      if (reader.bytesRead >= progress.nextAt) await progress.report(reader);
-      if (event === LineEvent.TooLong) {
-        problems.problem('line_too_long', reader.lineNo, `longer than ${reader.maxLineBytes} bytes: skipped (raise maxLineBytes to read it)`);
-        continue;
-      }
-      const { buf, start, end } = reader;
-      const c1 = indexOf(buf, COMMA, start, end);
-      const c2 = c1 < 0 ? -1 : indexOf(buf, COMMA, c1 + 1, end);
-      if (c2 < 0) {
-        problems.problem('malformed_line', reader.lineNo, `expected idx,click,conversion,field:id,... got "${showBytes(buf, start, end)}"`);
-        continue;
-      }
-      let c3 = indexOf(buf, COMMA, c2 + 1, end);
-      if (c3 < 0) c3 = end; // an impression without features
-      if (parseUnsigned(buf, start, c1) < 0) {
-        problems.problem('malformed_line', reader.lineNo, `idx "${showBytes(buf, start, c1)}" is not a non-negative integer`);
-        continue;
-      }
-      const click = parseLabel(buf, c1 + 1, c2);
-      const conversion = parseLabel(buf, c2 + 1, c3);
-      if (click < 0 || conversion < 0) {
-        const [s, e, name] = click < 0 ? [c1 + 1, c2, 'click'] : [c2 + 1, c3, 'conversion'];
-        problems.problem('bad_label', reader.lineNo, `${name} must be 0 or 1, got "${showBytes(buf, s, e)}"`);
-        continue;
-      }
-      if (click === 0 && conversion === 1) {
-        problems.problem('illegal_label', reader.lineNo, 'conversion=1 without a click (z=1, y=0): dropped');
-        continue;
-      }
-      const mark = fields.mark();
-      let failure: { kind: 'bad_feature' | 'too_many_fields'; detail: string } | null = null;
-      for (let p = c3 + 1, n = 1; p <= end && c3 < end; n++) {
-        let tokenEnd = indexOf(buf, COMMA, p, end);
-        if (tokenEnd < 0) tokenEnd = end;
-        const colon = indexOf(buf, COLON, p, tokenEnd);
-        if (colon <= p || colon === tokenEnd - 1) {
-          const why = colon < 0 ? 'not field:id' : colon === p ? 'empty field name' : 'empty id';
-          failure = { kind: 'bad_feature', detail: `feature ${n}: ${why}: "${showBytes(buf, p, tokenEnd)}"` };
-          break;
-        }
-        const field = fields.indexOf(buf, p, colon);
-        if (field < 0) {
-          failure = { kind: 'too_many_fields', detail: tooManyFieldsDetail(showBytes(buf, p, colon)) };
-          break;
-        }
-        rows.push(field, featureKey(buf, colon + 1, tokenEnd), 1);
-        p = tokenEnd + 1;
-      }
-      if (failure) {
-        rows.rollbackRow();
-        fields.rollback(mark);
-        problems.problem(failure.kind, reader.lineNo, failure.detail);
-        continue;
-      }
-      writer.commitSample(sampleId, click, conversion, -1);
-      problems.kept++;
+  await readLines(path, options, problems, progress, ({ buf, start, end, lineNo }) => {
+    const sampleId = firstSampleId + problems.lines - 1;
+    const c1 = indexOf(buf, COMMA, start, end);
+    const c2 = c1 < 0 ? -1 : indexOf(buf, COMMA, c1 + 1, end);
+    if (c2 < 0) {
+      problems.problem('malformed_line', lineNo, `expected idx,click,conversion,field:id,... got "${showBytes(buf, start, end)}"`);
+      return;
     }
-    await progress.fileDone(reader);
-  } finally {
-    reader.close();
-  }
+    let c3 = indexOf(buf, COMMA, c2 + 1, end);
+    if (c3 < 0) c3 = end; // an impression without features
+    if (parseUnsigned(buf, start, c1) < 0) {
+      problems.problem('malformed_line', lineNo, `idx "${showBytes(buf, start, c1)}" is not a non-negative integer`);
+      return;
+    }
+    if (!labels.read(buf, c1 + 1, c2, c2 + 1, c3, problems, lineNo)) return;
+    const mark = fields.mark();
+    let failure: { kind: 'bad_feature' | 'too_many_fields' | 'line_too_long'; detail: string } | null = null;
+    for (let p = c3 + 1, n = 1; p <= end && c3 < end; n++) {
+      if (n > options.maxRowEntries) {
+        failure = { kind: 'line_too_long', detail: `more than ${options.maxRowEntries} features (the limit per row): skipped` };
+        break;
+      }
+      let tokenEnd = indexOf(buf, COMMA, p, end);
+      if (tokenEnd < 0) tokenEnd = end;
+      const colon = indexOf(buf, COLON, p, tokenEnd);
+      if (colon <= p || colon === tokenEnd - 1) {
+        const why = colon < 0 ? 'not field:id' : colon === p ? 'empty field name' : 'empty id';
+        failure = { kind: 'bad_feature', detail: `feature ${n}: ${why}: "${showBytes(buf, p, tokenEnd)}"` };
+        break;
+      }
+      const field = fields.indexOf(buf, p, colon);
+      if (field < 0) {
+        failure = { kind: 'too_many_fields', detail: tooManyFieldsDetail(showBytes(buf, p, colon)) };
+        break;
+      }
+      rows.push(field, featureKey(buf, colon + 1, tokenEnd), 1);
+      p = tokenEnd + 1;
+    }
+    if (failure) {
+      rows.rollbackRow();
+      fields.rollback(mark);
+      problems.problem(failure.kind, lineNo, failure.detail);
+      return;
+    }
+    writer.commitSample(sampleId, labels.click, labels.conversion, -1);
+    problems.kept++;
+  });
   return problems.report();
 }
 

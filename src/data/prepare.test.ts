@@ -76,7 +76,7 @@ test('only a folder with a manifest counts as a cache: partial folders and stale
     assert.equal(existsSync(liveTemp), true, 'temp folder of a live process kept');
     // A damaged cache (truncated samples.bin) is rebuilt rather than trusted.
     truncateSync(join(rebuilt.dir, 'samples.bin'), 10);
-    assert.throws(() => openPreparedSplit(rebuilt.dir), (e: unknown) => e instanceof DataError && /samples\.bin.*expected.*--force/.test(e.message));
+    assert.throws(() => openPreparedSplit(rebuilt.dir), (e: unknown) => e instanceof DataError && /samples\.bin.*expected.*delete the cache folder/.test(e.message));
     assert.equal((await prepareSplit({ dataDir: dir, split: 'train' })).reused, false);
   } finally {
     cleanup();

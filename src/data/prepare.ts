@@ -21,12 +21,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { readCommonFeatures, readSkeleton } from './aliccp-raw.js';
 import { SampleBlockWriter } from './block-writer.js';
 import { ignoredColumns, planCsvFile, readCsvFile, type CsvFilePlan } from './csv-ids.js';
 import { FieldDictionary } from './field-dictionary.js';
 import { MAX_LINE_BYTES } from './line-reader.js';
 import { readPaddleRecFile } from './paddlerec.js';
+import { MAX_ROW_ENTRIES } from './read-lines.js';
 import {
   BlockEncoder,
   GROUPS_FILE,
@@ -38,6 +40,7 @@ import {
   readManifest,
   writeAll,
   writeGroups,
+  manifestText,
   type GroupSections,
   type PreparedManifest,
   type PreparedSplit,
@@ -53,6 +56,7 @@ export { describeSplitFiles, type SplitFiles, type SourceFormat } from './split-
 export { openPreparedSplit, type PreparedSplit } from './prepared-format.js';
 export type { PrepareProgress } from './read-progress.js';
 export { MAX_LINE_BYTES } from './line-reader.js';
+export { MAX_ROW_ENTRIES } from './read-lines.js';
 
 export interface PrepareOptions {
   dataDir: string;
@@ -66,6 +70,8 @@ export interface PrepareOptions {
   force?: boolean;
   /** Longest line accepted (default MAX_LINE_BYTES); longer lines are counted and skipped. */
   maxLineBytes?: number;
+  /** Most feature entries per row (default MAX_ROW_ENTRIES); larger rows are counted and skipped. */
+  maxRowEntries?: number;
   onProgress?: (p: PrepareProgress) => void;
 }
 
@@ -76,7 +82,8 @@ const SPLIT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit> {
   const { split } = opts;
   if (!SPLIT_NAME.test(split)) throw new DataError(opts.dataDir, 0, 'io', `split name "${split}" must be letters, digits, "_" or "-"`);
-  const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const limits = { maxLineBytes: opts.maxLineBytes ?? MAX_LINE_BYTES, maxRowEntries: opts.maxRowEntries ?? MAX_ROW_ENTRIES };
+  const { maxLineBytes } = limits;
   const found = describeSplitFiles(opts.dataDir, split, opts.format ?? 'auto');
   if (found.kind === 'missing') throw new DataError(resolve(opts.dataDir), 0, 'io', missingSplitMessage(found));
   const csvPlans = found.kind === 'csv' ? planCsvFiles(found.files, split, maxLineBytes) : [];
@@ -85,7 +92,7 @@ export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit>
   const cacheRoot = resolve(opts.cacheDir ?? join(opts.dataDir, '.esmm-cache'));
   const splitDir = join(cacheRoot, split);
   if (!opts.force) {
-    const cached = openIfFresh(splitDir, split, found.kind, stamps, maxLineBytes);
+    const cached = openIfFresh(splitDir, split, found.kind, stamps, limits);
     if (cached) {
       if (opts.strict) {
         const first = firstProblemError(cached.reports);
@@ -97,8 +104,8 @@ export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit>
 
   const tmp = makeTempDir(cacheRoot, split);
   try {
-    const manifest = await writePrepared(tmp, found, csvPlans, stamps, { ...opts, maxLineBytes });
-    writeFileSyncDurable(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+    const manifest = await writePrepared(tmp, found, csvPlans, stamps, { ...opts, ...limits });
+    writeFileSyncDurable(join(tmp, MANIFEST_FILE), manifestText(manifest));
     install(tmp, splitDir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -107,7 +114,9 @@ export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit>
   return { ...openPreparedSplit(splitDir), reused: false };
 }
 
-type WriteOptions = PrepareOptions & { maxLineBytes: number };
+/** Limits on the size of input lines and rows: part of what a cache was built with. */
+type ReadLimits = PreparedManifest['options'];
+type WriteOptions = PrepareOptions & ReadLimits;
 
 /** Reads the input and writes samples.bin and groups.bin into `dir`; returns the manifest. */
 async function writePrepared(
@@ -118,10 +127,11 @@ async function writePrepared(
   opts: WriteOptions,
 ): Promise<PreparedManifest> {
   const fields = new FieldDictionary();
-  const readOptions = { fields, strict: opts.strict === true, maxLineBytes: opts.maxLineBytes };
+  const readOptions = { fields, strict: opts.strict === true, maxLineBytes: opts.maxLineBytes, maxRowEntries: opts.maxRowEntries };
   const reports: InputReport[] = [];
   const warnings: string[] = [];
   const blockOffsets = [0];
+  const blockCrcs: number[] = [];
   let numEntries = 0;
   let groups: GroupSections = EMPTY_GROUPS;
 
@@ -133,6 +143,7 @@ async function writePrepared(
       const bytes = encoder.encode(block);
       writeAll(samplesFd, bytes);
       blockOffsets.push(blockOffsets[blockOffsets.length - 1]! + bytes.length);
+      blockCrcs.push(crc32(bytes));
       numEntries += block.offsets[block.count]!;
     }, truth);
     const sizeOf = (files: string[]): number => files.reduce((n, f) => n + statSync(f).size, 0);
@@ -183,8 +194,9 @@ async function writePrepared(
     fsyncSync(samplesFd);
 
     const groupsFd = openSync(join(dir, GROUPS_FILE), 'w');
+    let groupsCrc: number;
     try {
-      writeGroups(groupsFd, groups);
+      groupsCrc = writeGroups(groupsFd, groups);
       fsyncSync(groupsFd);
     } finally {
       closeSync(groupsFd);
@@ -194,11 +206,13 @@ async function writePrepared(
       version: PREPARED_VERSION,
       split: opts.split,
       source: { format: found.kind, files: stamps },
-      options: { maxLineBytes: opts.maxLineBytes },
+      options: { maxLineBytes: opts.maxLineBytes, maxRowEntries: opts.maxRowEntries },
       fieldNames: fields.names.slice(),
       numSamples: writer.numSamples,
       numBlocks: writer.numBlocks,
       blockOffsets,
+      blockCrcs,
+      groupsCrc,
       numEntries,
       clicks: writer.clicks,
       conversions: writer.conversions,
@@ -253,14 +267,15 @@ function stampFile(path: string): SourceFileStamp {
 }
 
 /** The cache in `splitDir` if it was built from exactly these files and options, else null. */
-function openIfFresh(splitDir: string, split: string, format: SourceFormat, stamps: SourceFileStamp[], maxLineBytes: number): PreparedSplit | null {
+function openIfFresh(splitDir: string, split: string, format: SourceFormat, stamps: SourceFileStamp[], limits: ReadLimits): PreparedSplit | null {
   if (!existsSync(join(splitDir, MANIFEST_FILE))) return null;
   try {
     const m = readManifest(splitDir);
     const same =
       m.split === split &&
       m.source.format === format &&
-      m.options?.maxLineBytes === maxLineBytes &&
+      m.options?.maxLineBytes === limits.maxLineBytes &&
+      m.options?.maxRowEntries === limits.maxRowEntries &&
       m.source.files.length === stamps.length &&
       m.source.files.every((f, i) => f.path === stamps[i]!.path && f.size === stamps[i]!.size && f.mtimeMs === stamps[i]!.mtimeMs);
     return same ? openPreparedSplit(splitDir) : null;

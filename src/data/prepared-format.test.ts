@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BlockEncoder, decodeBlock, groupSections, readGroups, writeGroups } from './prepared-format.js';
@@ -39,7 +39,7 @@ test('blocks round-trip through their bytes, with and without truth; sections ar
 
 test('corrupt blocks are refused with a hint to prepare again', () => {
   const bytes = new Uint8Array(new BlockEncoder().encode(sampleBlock(false)));
-  const isCorrupt = (e: unknown): boolean => e instanceof DataError && /corrupt prepared block.*--force/.test(e.message);
+  const isCorrupt = (e: unknown): boolean => e instanceof DataError && /corrupt prepared block.*delete the cache folder to have it rebuilt/.test(e.message);
   assert.throws(() => decodeBlock(bytes.subarray(0, bytes.length - 8).slice(), 'x'), isCorrupt);
   const badMagic = bytes.slice();
   badMagic[0] = 0;
@@ -60,9 +60,17 @@ test('group tables round-trip through groups.bin, empty ones included', () => {
     for (const [i, table] of tables.entries()) {
       const path = join(dir, `g${i}.bin`);
       const fd = openSync(path, 'w');
-      writeGroups(fd, groupSections(table));
+      const crc = writeGroups(fd, groupSections(table));
       closeSync(fd);
       assert.deepEqual(readGroups(path), table);
+      assert.deepEqual(readGroups(path, crc), table, 'the checksum of the sections matches');
+      if (table.count > 0) {
+        // A flipped bit in a value is caught by the checksum (the layout checks cannot see it).
+        const bytes = readFileSync(path);
+        bytes[bytes.length - 16]! ^= 0x10;
+        writeFileSync(path, bytes);
+        assert.throws(() => readGroups(path, crc), (e: unknown) => e instanceof DataError && /checksum mismatch.*delete the cache folder/.test(e.message));
+      }
     }
   } finally {
     cleanup();

@@ -14,16 +14,25 @@
  *           | click u8[count] | conversion u8[count] | fields u8[entries]
  *   groups: header (8 x u32: magic "EGRP", version, count, entries, 0, 0, 0, 0)
  *           offsets u32[count+1] | keys u32[entries] | values f32[entries] | fields u8[entries]
+ *
+ * Checksums: the manifest holds a CRC-32 of every block's bytes and of the group table's sections
+ * (their contents, without header and padding), and one of itself (`checksum`, over its JSON
+ * without that key). A damaged cache is never read as data: opening it fails (prepareSplit then
+ * rebuilds it) or reading a damaged block fails with a DataError saying to delete the cache.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { SourceFormat } from './split-files.js';
 import { DataError, type FeatureRows, type GroupTable, type InputReport, type SampleBlock } from './types.js';
 
 export const PREPARED_FORMAT = 'esmm-prepared';
 /** Bump when the bytes or the manifest change meaning: older caches are then rebuilt. */
-export const PREPARED_VERSION = 1;
+export const PREPARED_VERSION = 2;
+
+/** What every damaged-cache error ends with. */
+export const REBUILD_HINT = 'delete the cache folder to have it rebuilt from the source files (prepareSplit with force does the same)';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const GROUPS_FILE = 'groups.bin';
@@ -49,12 +58,16 @@ export interface PreparedManifest {
   split: string;
   source: { format: SourceFormat; files: SourceFileStamp[] };
   /** Options that change what gets prepared. */
-  options: { maxLineBytes: number };
+  options: { maxLineBytes: number; maxRowEntries: number };
   fieldNames: string[];
   numSamples: number;
   numBlocks: number;
   /** numBlocks + 1 byte offsets into samples.bin: block i is [blockOffsets[i], blockOffsets[i+1]). */
   blockOffsets: number[];
+  /** CRC-32 of each block's bytes. */
+  blockCrcs: number[];
+  /** CRC-32 of the group table's sections (see writeGroups). */
+  groupsCrc: number;
   numEntries: number;
   clicks: number;
   conversions: number;
@@ -65,6 +78,14 @@ export interface PreparedManifest {
   /** Things a user should know that are not bad rows: ignored columns, abandoned truth. */
   warnings: string[];
   createdAt: string;
+  /** CRC-32 of this manifest's JSON without this key (set by manifestText). */
+  checksum?: number;
+}
+
+/** The manifest file's text, with its own checksum. */
+export function manifestText(m: PreparedManifest): string {
+  const { checksum: _old, ...body } = m;
+  return JSON.stringify({ ...body, checksum: crc32(JSON.stringify(body)) }, null, 1);
 }
 
 /** A prepared split, opened: the group table in memory, blocks read on demand. */
@@ -164,7 +185,7 @@ export class BlockEncoder {
 export function decodeBlock(bytes: Uint8Array, where: string): SampleBlock {
   if (bytes.byteOffset % 8 !== 0) throw new RangeError('decodeBlock needs 8-byte aligned bytes');
   const corrupt = (why: string): DataError =>
-    new DataError(where, 0, 'io', `corrupt prepared block (${why}): prepare the split again with force (--force)`);
+    new DataError(where, 0, 'io', `corrupt prepared block (${why}): ${REBUILD_HINT}`);
   if (bytes.length < HEADER_BYTES) throw corrupt('too short');
   const header = new Uint32Array(bytes.buffer, bytes.byteOffset, HEADER_BYTES / 4);
   if (header[0] !== BLOCK_MAGIC || header[1] !== PREPARED_VERSION) throw corrupt('bad magic or version');
@@ -214,8 +235,11 @@ export function groupSections(table: GroupTable): GroupSections {
   return { count: table.count, offsets: table.offsets, fields: [table.fields], keys: [table.keys], values: [table.values] };
 }
 
-/** Writes groups.bin to an open file, section by section, piece by piece (tables can exceed 2 GiB). */
-export function writeGroups(fd: number, groups: GroupSections): void {
+/**
+ * Writes groups.bin to an open file, section by section, piece by piece (tables can exceed 2 GiB).
+ * Returns the CRC-32 of the sections' contents (offsets, keys, values, fields; no header, no padding).
+ */
+export function writeGroups(fd: number, groups: GroupSections): number {
   const entries = groups.offsets[groups.count]!;
   const pieceEntries = (list: ArrayBufferView[], bytesPer: number): number => list.reduce((n, a) => n + a.byteLength / bytesPer, 0);
   if (pieceEntries(groups.keys, 4) !== entries || pieceEntries(groups.values, 4) !== entries || pieceEntries(groups.fields, 1) !== entries) {
@@ -224,26 +248,37 @@ export function writeGroups(fd: number, groups: GroupSections): void {
   const header = new Uint32Array(HEADER_BYTES / 4);
   header.set([GROUPS_MAGIC, PREPARED_VERSION, groups.count, entries]);
   let at = 0;
-  const put = (pieces: ArrayBufferView[]): void => {
+  let crc = 0;
+  const put = (pieces: ArrayBufferView[], checked = true): void => {
     for (const a of pieces) {
       writeAll(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      if (checked) crc = crcOf(a, crc);
       at += a.byteLength;
     }
     const pad = align8(at) - at;
     if (pad > 0) writeAll(fd, new Uint8Array(pad));
     at += pad;
   };
-  put([header]);
+  put([header], false);
   put([groups.offsets.subarray(0, groups.count + 1)]);
   put(groups.keys);
   put(groups.values);
   put(groups.fields);
+  return crc;
 }
 
-/** Reads groups.bin into one typed array per section. */
-export function readGroups(path: string): GroupTable {
+/**
+ * CRC-32 of a view's bytes continuing from `initial`. Node 20's zlib.crc32 answers 0 for a view
+ * of a zero-length ArrayBuffer whatever the initial value, so empty views are skipped here.
+ */
+function crcOf(a: ArrayBufferView, initial: number): number {
+  return a.byteLength === 0 ? initial : crc32(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), initial);
+}
+
+/** Reads groups.bin into one typed array per section, checking the sections' CRC-32 when given. */
+export function readGroups(path: string, expectedCrc?: number): GroupTable {
   const corrupt = (why: string): DataError =>
-    new DataError(path, 0, 'io', `corrupt prepared group table (${why}): prepare the split again with force (--force)`);
+    new DataError(path, 0, 'io', `corrupt prepared group table (${why}): ${REBUILD_HINT}`);
   const fd = openFile(path);
   try {
     const size = fstatSync(fd).size;
@@ -263,6 +298,10 @@ export function readGroups(path: string): GroupTable {
     at = align8(readInto(fd, keys, at));
     at = align8(readInto(fd, values, at));
     readInto(fd, fields, at);
+    if (expectedCrc !== undefined) {
+      const crc = [offsets, keys, values, fields].reduce((c, a) => crcOf(a, c), 0);
+      if (crc !== expectedCrc) throw corrupt('checksum mismatch');
+    }
     const groups: GroupTable = { count, offsets, fields, keys, values };
     checkOffsets(groups, corrupt);
     return groups;
@@ -295,7 +334,7 @@ function openFile(path: string): number {
   try {
     return openSync(path, 'r');
   } catch (e) {
-    throw new DataError(path, 0, 'io', `cannot open the prepared cache file: ${(e as Error).message}; prepare the split again with force (--force)`);
+    throw new DataError(path, 0, 'io', `cannot open the prepared cache file: ${(e as Error).message}; ${REBUILD_HINT}`);
   }
 }
 
@@ -307,9 +346,9 @@ export function readManifest(dir: string): PreparedManifest {
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as Partial<PreparedManifest>;
   } catch (e) {
-    throw new DataError(path, 0, 'io', `unreadable manifest (${(e as Error).message}): prepare the split again with force (--force)`);
+    throw new DataError(path, 0, 'io', `unreadable manifest (${(e as Error).message}): ${REBUILD_HINT}`);
   }
-  if (m.format !== PREPARED_FORMAT) throw new DataError(path, 0, 'io', `not an ${PREPARED_FORMAT} manifest`);
+  if (m?.format !== PREPARED_FORMAT) throw new DataError(path, 0, 'io', `not an ${PREPARED_FORMAT} manifest: ${REBUILD_HINT}`);
   if (m.version !== PREPARED_VERSION) {
     throw new DataError(path, 0, 'io', `prepared with format version ${String(m.version)}, this build reads ${PREPARED_VERSION}: prepare the split again`);
   }
@@ -322,8 +361,13 @@ export function readManifest(dir: string): PreparedManifest {
     typeof m.numSamples === 'number' &&
     typeof m.source?.format === 'string' &&
     Array.isArray(m.source.files) &&
-    Array.isArray(m.reports);
-  if (!ok) throw new DataError(path, 0, 'io', 'incomplete manifest: prepare the split again with force (--force)');
+    Array.isArray(m.reports) &&
+    Array.isArray(m.blockCrcs) &&
+    m.blockCrcs.length === m.numBlocks &&
+    typeof m.groupsCrc === 'number';
+  if (!ok) throw new DataError(path, 0, 'io', `incomplete manifest: ${REBUILD_HINT}`);
+  const { checksum, ...body } = m;
+  if (checksum !== crc32(JSON.stringify(body))) throw new DataError(path, 0, 'io', `manifest checksum mismatch: ${REBUILD_HINT}`);
   return m as PreparedManifest;
 }
 
@@ -336,11 +380,11 @@ export function openPreparedSplit(cacheSplitDir: string): PreparedSplit {
   const actualBytes = existsSync(samplesPath) ? statSync(samplesPath).size : -1;
   if (actualBytes !== expectedBytes) {
     const what = actualBytes < 0 ? 'missing' : `${actualBytes} bytes, expected ${expectedBytes}`;
-    throw new DataError(samplesPath, 0, 'io', `${what}: prepare the split again with force (--force)`);
+    throw new DataError(samplesPath, 0, 'io', `${what}: ${REBUILD_HINT}`);
   }
-  const groups = readGroups(join(cacheSplitDir, GROUPS_FILE));
+  const groups = readGroups(join(cacheSplitDir, GROUPS_FILE), manifest.groupsCrc);
   if (groups.count !== manifest.numGroups) {
-    const detail = `${groups.count} groups, the manifest says ${manifest.numGroups}: prepare the split again with force (--force)`;
+    const detail = `${groups.count} groups, the manifest says ${manifest.numGroups}: ${REBUILD_HINT}`;
     throw new DataError(join(cacheSplitDir, GROUPS_FILE), 0, 'io', detail);
   }
   const offsets = manifest.blockOffsets;
@@ -369,6 +413,9 @@ export function openPreparedSplit(cacheSplitDir: string): PreparedSplit {
         readInto(fd, bytes, start);
       } finally {
         closeSync(fd);
+      }
+      if (crc32(bytes) !== manifest.blockCrcs[i]) {
+        throw new DataError(samplesPath, 0, 'io', `block ${i} does not match its checksum: the prepared cache is damaged; ${REBUILD_HINT}`);
       }
       const block = decodeBlock(bytes, `${samplesPath} block ${i}`);
       // Truth written before it was abandoned partway is not trusted.

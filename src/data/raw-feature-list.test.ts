@@ -6,6 +6,7 @@ import { FeatureRowsBuilder } from './feature-rows-builder.js';
 import { FieldDictionary } from './field-dictionary.js';
 import { parseDecimal } from './parse-bytes.js';
 import { RawFeatureListParser } from './raw-feature-list.js';
+import { MAX_ROW_ENTRIES } from './read-lines.js';
 
 const ID_FORMS = ['0', '7', '9052218', '4294967294', '4294967295', '-1', '007', '12345678901', 'abc', '3e5', '-5', '99999999999999999999'];
 const VALUE_FORMS = ['1.0', '0.69315', '1', '.5', '3.', '-0.25', '+2', '1e-05', '2.5E+3', '0.000000000000000000001', '1234567890.123456789', '0', '123456789012345'];
@@ -24,7 +25,7 @@ test('the fused id/value scanning gives exactly featureKey and parseDecimal resu
   const buf = Buffer.from(text.join('\x01'), 'latin1');
   const fields = new FieldDictionary();
   const rows = new FeatureRowsBuilder();
-  assert.equal(new RawFeatureListParser(fields).parse(buf, 0, buf.length, rows), expected.length);
+  assert.equal(new RawFeatureListParser(fields).parse(buf, 0, buf.length, rows, MAX_ROW_ENTRIES), expected.length);
   expected.forEach(([field, id, value], e) => {
     const idBytes = Buffer.from(id, 'latin1');
     const valueBytes = Buffer.from(value, 'latin1');
@@ -48,10 +49,22 @@ test('bad entries stop the parse with a detail naming the entry', () => {
   for (const [text, kind, detail] of cases) {
     const parser = new RawFeatureListParser(new FieldDictionary());
     const buf = Buffer.from(text, 'latin1');
-    assert.equal(parser.parse(buf, 0, buf.length, new FeatureRowsBuilder()), -1, JSON.stringify(text));
+    assert.equal(parser.parse(buf, 0, buf.length, new FeatureRowsBuilder(), MAX_ROW_ENTRIES), -1, JSON.stringify(text));
     assert.equal(parser.failKind, kind);
     assert.match(parser.failDetail, detail);
   }
   const empty = new RawFeatureListParser(new FieldDictionary());
-  assert.equal(empty.parse(Buffer.alloc(0), 0, 0, new FeatureRowsBuilder()), 0, 'an empty list has no entries');
+  assert.equal(empty.parse(Buffer.alloc(0), 0, 0, new FeatureRowsBuilder(), MAX_ROW_ENTRIES), 0, 'an empty list has no entries');
+});
+
+test('entries beyond maxEntries are counted, not stored; a trailing 0x01 at the limit is still a bad entry', () => {
+  const list = Array.from({ length: 50 }, (_, i) => `210\x02${i}\x031.0`).join('\x01');
+  const buf = Buffer.from(list, 'latin1');
+  const rows = new FeatureRowsBuilder();
+  assert.equal(new RawFeatureListParser(new FieldDictionary()).parse(buf, 0, buf.length, rows, 3), 50);
+  assert.equal(rows.pending, 3, 'only the first three entries were pushed');
+  const trailing = Buffer.from('210\x025\x031.0\x01', 'latin1');
+  const parser = new RawFeatureListParser(new FieldDictionary());
+  assert.equal(parser.parse(trailing, 0, trailing.length, new FeatureRowsBuilder(), 1), -1);
+  assert.match(parser.failDetail, /^entry 2: no 0x02/);
 });

@@ -30,8 +30,12 @@ export class RawFeatureListParser {
 
   constructor(private readonly fields: FieldDictionary) {}
 
-  /** Number of entries pushed into `rows`, or -1 on a bad entry. */
-  parse(buf: Uint8Array, start: number, end: number, rows: EntrySink): number {
+  /**
+   * Number of entries in the list, or -1 on a bad entry. At most `maxEntries` are pushed into
+   * `rows`: the entries of a longer list are only counted (by their 0x01 separators), so a line
+   * that lies about its size cannot fill memory; the caller then drops the row.
+   */
+  parse(buf: Uint8Array, start: number, end: number, rows: EntrySink, maxEntries: number): number {
     if (start === end) return 0;
     let count = 0;
     let p = start;
@@ -41,6 +45,8 @@ export class RawFeatureListParser {
     let prevFieldLen = -1;
     let field = -1;
     for (;;) {
+      // (At the end of the list a trailing 0x01 goes on to be reported as an empty entry.)
+      if (count === maxEntries && p < end) return count + countEntries(buf, p, end);
       const entryStart = p;
       while (p < end && buf[p]! > VALUE_SEP) p++;
       if (p === end || buf[p] !== FIELD_SEP) return this.bad(buf, entryStart, p, end, count, 'no 0x02 after the field name');
@@ -122,4 +128,11 @@ export class RawFeatureListParser {
     this.failDetail = `entry ${index + 1}: ${why}: "${showBytes(buf, entryStart, entryEnd)}"`;
     return -1;
   }
+}
+
+/** Entries in buf[start, end) counted by their separators (a list that starts at `start`). */
+function countEntries(buf: Uint8Array, start: number, end: number): number {
+  let n = 1;
+  for (let i = start; i < end; i++) if (buf[i] === ENTRY_SEP) n++;
+  return n;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Rng } from '../util/rng.js';
 import { DEFAULT_BUCKETS, defaultSpec, inputWidth, loadSpec, parseSpec, SpecError, specForFields } from './spec.js';
 
 const ALI_CCP_ORDER = [
@@ -117,8 +118,15 @@ test('parseSpec: each problem is reported with the source, the JSON path and a f
     assertSpecError(json, '$.tables[0].buckets', /integer in \[1, 2147483647\]/);
   }
   const maxBuckets = validJson();
+  maxBuckets.embeddingDim = 1;
   maxBuckets.tables[0]!.buckets = 2 ** 31 - 1;
   assert.equal(parseSpec(maxBuckets, 'max.json').tables[0]!.buckets, 2 ** 31 - 1);
+  // A table is one Float32Array: buckets x dim must fit in 2^32 values.
+  const tooBig = validJson();
+  tooBig.tables[0]!.buckets = 2 ** 29 + 1;
+  assertSpecError(tooBig, '$.tables[0].buckets', /536870913 buckets x embeddingDim 8 is more than the 4294967296 values a table can hold: use at most 536870912 buckets/);
+  tooBig.tables[0]!.buckets = 2 ** 29;
+  assert.equal(parseSpec(tooBig, 'edge.json').tables[0]!.buckets, 2 ** 29);
 
   const badPooling = validJson();
   badPooling.fields[0]!.pooling = 'max';
@@ -147,6 +155,12 @@ test('loadSpec reads a file and names it in errors', () => {
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{"format": ');
     assert.throws(() => loadSpec(broken), (e: unknown) => e instanceof SpecError && e.message.startsWith(`${broken}: $: not valid JSON`));
+    // A syntax error says where it is, as an editor counts lines and columns.
+    writeFileSync(broken, JSON.stringify(validJson(), null, 2).replace('"version": 1,', '"version": 1,,'));
+    assert.throws(() => loadSpec(broken), /: \$: not valid JSON \(.*, line 3 column 16\); fix the syntax$/);
+    // A byte order mark is not a syntax error.
+    writeFileSync(good, '\uFEFF' + JSON.stringify(validJson()));
+    assert.equal(loadSpec(good).embeddingDim, 8);
 
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...validJson(), embeddingDim: -1 }));
@@ -178,3 +192,55 @@ test('specForFields keeps known fields and gives others an own table of 2^20 row
   assert.deepEqual(parseSpec(JSON.parse(JSON.stringify(spec)), 'derived'), spec);
   assert.throws(() => specForFields(['205', '205']), /"205" is listed twice/);
 });
+
+test('parseSpec fuzz: thousands of mutated specs give a valid spec or a SpecError with a path, never anything else', () => {
+  const rng = new Rng(2018);
+  const oddValues: unknown[] = [null, true, 0, -1, 1.5, 2 ** 40, '', 'x', 'sum', 'item', [], {}, [1, 2], { name: 'item' }, '__proto__', 'constructor'];
+  let valid = 0;
+  let errors = 0;
+  for (let n = 0; n < 3000; n++) {
+    const json = validJson() as unknown as Record<string, unknown>;
+    for (let k = 1 + rng.int(3); k > 0; k--) mutate(json, rng, oddValues);
+    try {
+      const spec = parseSpec(json, 'fuzz.json');
+      valid++;
+      // What passes is usable: every field's table exists and sizes are in range.
+      const tables = new Set(spec.tables.map((t) => t.name));
+      assert.ok(spec.fields.every((f) => tables.has(f.table)));
+      assert.ok(spec.tables.every((t) => Number.isInteger(t.buckets) && t.buckets >= 1 && t.buckets * spec.embeddingDim <= 2 ** 32));
+    } catch (e) {
+      assert.ok(e instanceof SpecError, `case ${n}: ${String(e)} for ${JSON.stringify(json)}`);
+      assert.match(e.message, /^fuzz\.json: \$[^:]*: \S/);
+      errors++;
+    }
+  }
+  assert.ok(valid >= 5 && errors > 2000, `${valid} valid, ${errors} refused`);
+});
+
+/** Replaces, deletes or adds one value somewhere in the JSON tree. */
+function mutate(root: Record<string, unknown>, rng: Rng, oddValues: unknown[]): void {
+  let node: unknown = root;
+  for (let depth = 0; depth < 4; depth++) {
+    const keys = node !== null && typeof node === 'object' ? Object.keys(node) : [];
+    if (keys.length === 0) return;
+    const key = keys[rng.int(keys.length)]!;
+    const child = (node as Record<string, unknown>)[key];
+    if (child !== null && typeof child === 'object' && rng.int(3) !== 0) {
+      node = child;
+      continue;
+    }
+    const target = node as Record<string, unknown>;
+    switch (rng.int(4)) {
+      case 0:
+        if (Array.isArray(target)) target.splice(Number(key), 1);
+        else delete target[key];
+        return;
+      case 1:
+        target[Array.isArray(target) ? key : `${key}_x`] = oddValues[rng.int(oddValues.length)];
+        return;
+      default:
+        target[key] = oddValues[rng.int(oddValues.length)];
+        return;
+    }
+  }
+}

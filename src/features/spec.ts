@@ -18,6 +18,8 @@ export const DEFAULT_EMBEDDING_DIM = 18;
 export const DEFAULT_BUCKETS = 2 ** 20;
 /** Rows are indexed by int32. */
 export const MAX_BUCKETS = 2 ** 31 - 1;
+/** Values one table may hold (buckets × embeddingDim): the largest Float32Array Node 20 allocates. */
+export const MAX_TABLE_VALUES = 2 ** 32;
 export const MAX_EMBEDDING_DIM = 1024;
 const POOLINGS: readonly Pooling[] = ['sum', 'mean'];
 
@@ -147,11 +149,13 @@ export function loadSpec(path: string): FeatureSpec {
   } catch (e) {
     throw new SpecError(path, '$', `cannot read the spec file (${(e as Error).message})`);
   }
+  // Editors on Windows may start a UTF-8 file with a byte order mark, which JSON.parse refuses.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SpecError(path, '$', `not valid JSON (${(e as Error).message}); fix the syntax`);
+    throw new SpecError(path, '$', `not valid JSON (${(e as Error).message}${where(text, (e as Error).message)}); fix the syntax`);
   }
   return parseSpec(json, path);
 }
@@ -184,7 +188,12 @@ export function parseSpec(json: unknown, source: string): FeatureSpec {
       if (!isIntegerIn(t.buckets, 1, MAX_BUCKETS)) {
         fail(`${path}.buckets`, `must be an integer in [1, ${MAX_BUCKETS}] (2^31-1), got ${show(t.buckets)}`);
       }
-      return { name, buckets: t.buckets as number };
+      const buckets = t.buckets as number;
+      if (buckets * (dim as number) > MAX_TABLE_VALUES) {
+        const most = Math.floor(MAX_TABLE_VALUES / (dim as number));
+        fail(`${path}.buckets`, `${buckets} buckets x embeddingDim ${String(dim)} is more than the ${MAX_TABLE_VALUES} values a table can hold: use at most ${most} buckets`);
+      }
+      return { name, buckets };
     },
   );
   const tableNames = new Set<string>();
@@ -222,6 +231,15 @@ export function parseSpec(json: unknown, source: string): FeatureSpec {
   });
 
   return { format: SPEC_FORMAT, version: SPEC_VERSION, embeddingDim: dim as number, tables, fields };
+}
+
+/** ", line L column C" for a JSON.parse message that gives a position, else "". */
+function where(text: string, message: string): string {
+  const m = /at position (\d+)/.exec(message);
+  if (!m) return '';
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  return `, line ${line} column ${before.length - before.lastIndexOf('\n')}`;
 }
 
 type Fail = (path: string, detail: string) => never;

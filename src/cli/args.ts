@@ -13,17 +13,66 @@ export class UsageError extends Error {
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses argv against the command's option table; unknown options are usage errors. */
+/**
+ * Parses argv against the command's option table. Unknown options (with the nearest known one as
+ * a suggestion), missing values, stray arguments and options given twice are usage errors.
+ */
 export function parseCommand(command: string, argv: string[], options: Options): Record<string, string | boolean | undefined> {
+  const table: Options = { ...options, help: { type: 'boolean', short: 'h' } };
+  const { values, positionals, tokens } = parseStrict(command, argv, table);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options take the form --name value)`, command);
+  const seen = new Map<string, string | undefined>();
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name)) {
+      const values = [seen.get(t.name), t.value].filter((x) => x !== undefined).map((x) => `'${x}'`);
+      throw new UsageError(`--${t.name} is given twice${values.length > 0 ? ` (${values.join(' and ')})` : ''}: give it once`, command);
+    }
+    seen.set(t.name, t.value);
+  }
+  return values as Record<string, string | boolean | undefined>;
+}
+
+function parseStrict(command: string, argv: string[], table: Options) {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, command);
-    return values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args: argv, options: table, strict: true, allowPositionals: true, tokens: true });
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, ''), command);
+    const message = (e as Error).message.replace(/\. To specify.*$/s, '');
+    const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(message);
+    const hint = unknown ? nearestOption(unknown[1]!, Object.keys(table)) : null;
+    throw new UsageError(hint ? `${message}; did you mean --${hint}?` : message, command);
   }
 }
+
+/** The option name closest to a mistyped one (edit distance at most 2, or a prefix), if any. */
+function nearestOption(typed: string, names: string[]): string | null {
+  const word = typed.replace(/^-+/, '').replace(/=.*$/, '');
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const name of names) {
+    const d = name.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/** A plain decimal number as people type it: 3, -2, 0.001, .5, 1e-3 (no hex, no spaces, no "Infinity"). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export function requireString(v: Record<string, unknown>, name: string, command: string): string {
   const s = v[name];
@@ -48,7 +97,7 @@ export function numberOpt(
   if (s === undefined) return dflt;
   const n = Number(s);
   const what = integer ? 'an integer' : 'a number';
-  if (typeof s !== 'string' || s.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+  if (typeof s !== 'string' || !DECIMAL.test(s) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${name} must be ${what}, got '${String(s)}'`, command);
   }
   if (n < min || n > max) {
@@ -68,8 +117,9 @@ export function choiceOpt<T extends string>(v: Record<string, unknown>, name: st
 export function layersOpt(v: Record<string, unknown>, name: string, dflt: number[], command: string): number[] {
   const s = v[name];
   if (s === undefined) return dflt;
-  const parts = String(s).split(',').map((p) => Number(p.trim()));
-  if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1 || n > 65536)) {
+  const texts = String(s).split(',').map((p) => p.trim());
+  const parts = texts.map(Number);
+  if (texts.some((t) => !/^\d+$/.test(t)) || parts.some((n) => n < 1 || n > 65536)) {
     throw new UsageError(`--${name} must be comma-separated positive layer sizes like 360,200,80, got '${String(s)}'`, command);
   }
   return parts;

@@ -3,7 +3,7 @@ import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingCollection, type PoolMode } from '../sparse/embedding-collection.js';
 import { fnv1a32 } from '../util/fnv.js';
 import { Rng, mix32 } from '../util/rng.js';
-import { DenseNet, initParams, type ParamSet } from './dense.js';
+import { DenseNet, embeddingCopies, initParams, type ParamSet } from './dense.js';
 import type { ComponentDef } from './model-kinds.js';
 
 /** Embeddings + dense net of one component, built from its definition. */
@@ -27,7 +27,7 @@ export class Component {
     opts: { threads?: number; params?: ParamSet } = {},
   ): Promise<Component> {
     const salt = fnv1a32(def.name);
-    const embeddings = new EmbeddingCollection(spec, mix32(seed ^ salt));
+    const embeddings = new EmbeddingCollection(embeddingSpecOf(def, spec), mix32(seed ^ salt));
     const params = opts.params ?? initParams(def.dense, new Rng(mix32(seed + salt)));
     const net = await DenseNet.create(def.dense, params, {
       threads: opts.threads ?? 2,
@@ -50,4 +50,20 @@ export class Component {
   async release(): Promise<void> {
     await this.net.release();
   }
+}
+
+/**
+ * The spec of a component's embedding collection: the model's, with rows wide enough for every
+ * tower that reads its own vectors (esmm-ns: two). The tables keep their names and bucket counts,
+ * so the rows a Batch (built from the model's spec) points at are the same.
+ */
+export function embeddingSpecOf(def: ComponentDef, spec: FeatureSpec): FeatureSpec {
+  const copies = embeddingCopies(def.dense);
+  const width = spec.fields.length * spec.embeddingDim * copies;
+  if (width !== def.dense.inputDim)
+    throw new Error(
+      `component '${def.name}': its dense net reads ${def.dense.inputDim} values per sample, but ${spec.fields.length} fields` +
+        ` × dim ${spec.embeddingDim}${copies > 1 ? ` × ${copies} towers` : ''} pool to ${width}; the model's shape and feature spec disagree`,
+    );
+  return copies === 1 ? spec : { ...spec, embeddingDim: spec.embeddingDim * copies };
 }

@@ -2,7 +2,7 @@ import type { Batch } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { Component } from './component.js';
 import type { ParamSet } from './dense.js';
-import { componentsOf, type DenseShape, type ModelKind } from './model-kinds.js';
+import { componentsOf, type ComponentDef, type DenseShape, type ModelKind, type SamplingOptions } from './model-kinds.js';
 
 /** What every model predicts for a batch, one value per impression. */
 export interface Predictions {
@@ -16,6 +16,19 @@ export interface ModelConfig {
   spec: FeatureSpec;
   shape: DenseShape;
   seed: number;
+  /** The baselines' sampling parameters (AMAN, OVERSAMPLING, UNBIAS); defaults when absent. */
+  sampling?: Partial<SamplingOptions>;
+}
+
+export interface CreateOptions {
+  threads?: number;
+  /** Dense parameters per component name (a loaded model). */
+  params?: Map<string, ParamSet>;
+  /**
+   * Already built components to use instead of creating them, by name: a CTR net trained once and
+   * shared by several models. The model does not own them: release() leaves them to their owner.
+   */
+  shared?: readonly Component[];
 }
 
 /** A trained or training CVR model: its components and how their outputs combine. */
@@ -23,23 +36,37 @@ export class CvrModel {
   private constructor(
     readonly config: ModelConfig,
     readonly components: Component[],
+    private readonly owned: ReadonlySet<Component>,
   ) {}
 
-  static async create(
-    config: ModelConfig,
-    opts: { threads?: number; params?: Map<string, ParamSet> } = {},
-  ): Promise<CvrModel> {
+  static async create(config: ModelConfig, opts: CreateOptions = {}): Promise<CvrModel> {
     const components: Component[] = [];
-    for (const def of componentsOf(config.kind, config.shape)) {
-      const params = opts.params?.get(def.name);
-      components.push(
-        await Component.create(def, config.spec, config.seed, {
+    const owned = new Set<Component>();
+    try {
+      for (const def of componentsOf(config.kind, config.shape, {
+        embeddingDim: config.spec.embeddingDim,
+        seed: config.seed,
+        sampling: config.sampling ?? {},
+      })) {
+        const shared = opts.shared?.find((c) => c.def.name === def.name);
+        if (shared) {
+          checkShared(config.kind, def, shared);
+          components.push(shared);
+          continue;
+        }
+        const params = opts.params?.get(def.name);
+        const c = await Component.create(def, config.spec, config.seed, {
           ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
           ...(params ? { params } : {}),
-        }),
-      );
+        });
+        components.push(c);
+        owned.add(c);
+      }
+    } catch (e) {
+      for (const c of owned) await c.release();
+      throw e;
     }
-    return new CvrModel(config, components);
+    return new CvrModel(config, components, owned);
   }
 
   component(name: string): Component {
@@ -50,21 +77,48 @@ export class CvrModel {
 
   async predict(batch: Batch): Promise<Predictions> {
     switch (this.config.kind) {
-      case 'esmm': {
-        const out = await this.component('esmm').predict(batch);
+      case 'esmm':
+      case 'esmm-ns': {
+        const out = await this.components[0]!.predict(batch);
         return { pctr: out.pctr!, pcvr: out.pcvr!, pctcvr: out.pctcvr! };
       }
-      case 'base': {
+      case 'base':
+      case 'aman':
+      case 'oversampling':
+      case 'unbias': {
         const pctr = (await this.component('ctr').predict(batch)).p!.slice();
         const pcvr = (await this.component('cvr').predict(batch)).p!.slice();
-        const pctcvr = new Float32Array(batch.size);
-        for (let i = 0; i < batch.size; i++) pctcvr[i] = pctr[i]! * pcvr[i]!;
-        return { pctr, pcvr, pctcvr };
+        return { pctr, pcvr, pctcvr: product(pctr, pcvr) };
+      }
+      case 'division': {
+        const pctr = (await this.component('ctr').predict(batch)).p!.slice();
+        const ctcvr = (await this.component('ctcvr').predict(batch)).p!;
+        // pCVR = pCTCVR / pCTR, clamped to [0, 1]; pCTR is a sigmoid, never 0.
+        const pcvr = new Float32Array(batch.size);
+        for (let i = 0; i < batch.size; i++) pcvr[i] = Math.min(1, ctcvr[i]! / pctr[i]!);
+        return { pctr, pcvr, pctcvr: product(pctr, pcvr) };
       }
     }
   }
 
+  /** Releases the components this model created (not the shared ones). */
   async release(): Promise<void> {
-    for (const c of this.components) await c.release();
+    for (const c of this.components) if (this.owned.has(c)) await c.release();
   }
+}
+
+function product(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! * b[i]!;
+  return out;
+}
+
+/** A shared component must be the one this kind would have built: same target, data and net. */
+function checkShared(kind: ModelKind, def: ComponentDef, shared: Component): void {
+  const same = JSON.stringify({ ...shared.def, name: def.name }) === JSON.stringify(def);
+  if (!same)
+    throw new Error(
+      `the shared component '${def.name}' is not what a ${kind} model builds under that name` +
+        ` (shared: ${JSON.stringify(shared.def)}; ${kind}: ${JSON.stringify(def)})`,
+    );
 }

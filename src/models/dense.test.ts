@@ -14,12 +14,15 @@ import {
   maskShapes,
   paramNames,
   paramShapes,
+  validateSpec,
   type DenseSpec,
   type ParamSet,
 } from './dense.js';
 
 const ESMM: DenseSpec = { kind: 'esmm', inputDim: 6, hidden: [5, 4], dropout: 0.3 };
 const SINGLE: DenseSpec = { kind: 'single', inputDim: 6, hidden: [5, 4], dropout: 0.3 };
+/** 3 fields, 2 values per field and tower: x = [f0 ctr(2) | f0 cvr(2) | f1 ctr | f1 cvr | f2 ctr | f2 cvr]. */
+const ESMM_NS: DenseSpec = { kind: 'esmm-ns', inputDim: 12, hidden: [5, 4], dropout: 0.3, fieldDim: 2 };
 const BATCH = 7;
 
 /** Double feeds for a training graph: params (with non-zero biases), masks, x, labels, weights. */
@@ -39,7 +42,7 @@ function trainingFeeds(spec: DenseSpec, seed: number): DoubleFeeds {
   feeds.x = signedFeed(rng, [BATCH, spec.inputDim], 0.1, 1.5);
   const click = Float64Array.from({ length: BATCH }, (_, i) => i % 2);
   const conversion = Float64Array.from(click, (c, i) => (c && i % 3 === 0 ? 1 : 0));
-  if (spec.kind === 'esmm') {
+  if (spec.kind !== 'single') {
     feeds.click = { data: click, dims: [BATCH] };
     feeds.ctcvr = { data: conversion, dims: [BATCH] };
   } else feeds.label = { data: click, dims: [BATCH] };
@@ -47,12 +50,21 @@ function trainingFeeds(spec: DenseSpec, seed: number): DoubleFeeds {
   return feeds;
 }
 
+/** The part of x row r that a tower reads: all of it, or (esmm-ns) its fieldDim values of every field. */
+function towerInput(spec: DenseSpec, x: Float64Array, r: number, tower: string): number[] {
+  const row = Array.from(x.subarray(r * spec.inputDim, (r + 1) * spec.inputDim));
+  if (spec.kind !== 'esmm-ns') return row;
+  const d = spec.fieldDim!;
+  const half = tower === 'ctr' ? 0 : 1;
+  return row.filter((_, j) => Math.floor(j / d) % 2 === half);
+}
+
 /** Tower logits computed in plain JS: the reference the graphs must agree with. */
 function referenceLogit(spec: DenseSpec, feeds: DoubleFeeds, tower: string, withMasks: boolean): number[] {
   const x = feeds.x!.data;
   const logits: number[] = [];
   for (let r = 0; r < BATCH; r++) {
-    let h = Array.from(x.subarray(r * spec.inputDim, (r + 1) * spec.inputDim));
+    let h = towerInput(spec, x, r, tower);
     for (let i = 0; i <= spec.hidden.length; i++) {
       const w = feeds[`${tower}.w${i}`]!;
       const bias = feeds[`${tower}.b${i}`]!.data;
@@ -156,7 +168,7 @@ test('graph interfaces: training inputs/outputs, and the inference graph without
   assert.deepEqual([...baked.initializers.keys()].filter((k) => k.startsWith('net.')), paramNames(SINGLE));
 });
 
-for (const spec of [ESMM, SINGLE])
+for (const spec of [ESMM, SINGLE, ESMM_NS])
   test(`${spec.kind}: the training graph's loss and predictions match a plain-JS reference`, async () => {
     const feeds = trainingFeeds(spec, 21);
     const out = await runOnce(buildTrainingModel(spec, 'double'), feeds);
@@ -165,7 +177,7 @@ for (const spec of [ESMM, SINGLE])
     for (const [name, values] of Object.entries(ref.outputs)) assertClose(out[name]!.data, values, 1e-12, name);
   });
 
-for (const spec of [ESMM, SINGLE])
+for (const spec of [ESMM, SINGLE, ESMM_NS])
   test(`${spec.kind}: gradients w.r.t. every parameter and x match central differences (float64, dropout masks)`, async () => {
     const feeds = trainingFeeds(spec, 22);
     const graph = buildDenseGraph(spec, { elemType: 'double', training: true });
@@ -174,6 +186,30 @@ for (const spec of [ESMM, SINGLE])
     assert.equal(result.failures.length, 0, formatComparison(result.worst));
     assert.equal(result.checked, wrt.reduce((a, n) => a + feeds[n]!.data.length, 0));
   });
+
+test('esmm-ns: each tower has its own inputs; the spec must lay out one vector per field and tower', async () => {
+  assert.deepEqual(paramShapes(ESMM_NS).get('ctr.w0'), [6, 5]);
+  assert.deepEqual(paramShapes(ESMM_NS).get('cvr.w0'), [6, 5]);
+  // Changing the CVR halves of x leaves pCTR alone and moves pCVR; the CTR halves the other way.
+  const spec = { ...ESMM_NS, dropout: 0 };
+  const feeds = trainingFeeds(spec, 25);
+  const model = buildInferenceModel(spec, undefined, 'double');
+  const inputs = (x: Float64Array) => {
+    const f: DoubleFeeds = { x: { data: x, dims: [BATCH, spec.inputDim] } };
+    for (const name of paramNames(spec)) f[name] = feeds[name]!;
+    return f;
+  };
+  const base = await runOnce(model, inputs(feeds.x!.data));
+  for (const half of [0, 1]) {
+    const x = feeds.x!.data.map((v, j) => (Math.floor((j % spec.inputDim) / 2) % 2 === half ? v + 0.5 : v));
+    const moved = await runOnce(model, inputs(x));
+    const [same, changed] = half === 0 ? ['pcvr', 'pctr'] : ['pctr', 'pcvr'];
+    assert.deepEqual(moved[same]!.data, base[same]!.data, `${same} must not read the ${half ? 'CVR' : 'CTR'} half`);
+    assert.notDeepEqual(moved[changed]!.data, base[changed]!.data);
+  }
+  assert.throws(() => validateSpec({ ...ESMM_NS, fieldDim: undefined }), /esmm-ns net needs fieldDim/);
+  assert.throws(() => validateSpec({ ...ESMM_NS, fieldDim: 4 }), /inputDim 12 is not fields × 2 × fieldDim 4/);
+});
 
 test('the ESMM loss reaches the CVR tower only through pCTCVR (no direct CVR loss)', async () => {
   // With every ctcvr label 0, the loss falls as pCVR falls; with pCTR fixed, CE(click, pCTR) is
@@ -298,7 +334,7 @@ test('DenseNet: dropout keeps about 1 - p of the units, scaled by 1 / (1 - p)', 
 });
 
 test('DenseNet: a baked inference model predicts what predict() does; partial batches work', async () => {
-  for (const spec of [{ ...ESMM, dropout: 0.5 }, SINGLE]) {
+  for (const spec of [{ ...ESMM, dropout: 0.5 }, SINGLE, ESMM_NS]) {
     const params = initParams(spec, new Rng(9));
     for (const [, p] of params) if (p.dims.length === 1) p.data.fill(0.05);
     const net = await DenseNet.create(spec, params, { threads: 1 });

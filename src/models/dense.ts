@@ -5,6 +5,12 @@
  *   esmm:   x ─┬─ ctr tower ─ logit_ctr ─ sigmoid ─ pctr ─┐
  *              └─ cvr tower ─ logit_cvr ─ sigmoid ─ pcvr ─┴─ × ─ pctcvr
  *           loss = mean_i w_i (CE(click_i, pctr_i) + CE(ctcvr_i, pctcvr_i))   (no CVR loss: ESMM)
+ *   esmm-ns: the same with no input shared: x holds, per field, the CTR tower's fieldDim values
+ *           then the CVR tower's ([f0 ctr | f0 cvr | f1 ctr | f1 cvr | ...], what an embedding
+ *           table of width 2·fieldDim pools to), and each tower reads only its own halves:
+ *             x_ctr = reshape(ReduceSum(reshape(x, [B, F, 2, D]) · [1, 0]ᵀ, axis 2), [B, F·D])
+ *           so two towers with separate embeddings cost one lookup per id (ESMM-NS, the paper's
+ *           ablation), and the selection is a Mul and a ReduceSum that autodiff already knows.
  *   single: x ── net tower ─ logit ─ sigmoid ─ p;  loss = mean_i w_i CE(label_i, p_i)
  *
  * A tower is Gemm → ReLU → dropout per hidden layer, then a Gemm to one logit. The training graph
@@ -19,12 +25,15 @@ import { BATCH } from '../nn/shape.js';
 import { Rng } from '../util/rng.js';
 
 export interface DenseSpec {
-  kind: 'esmm' | 'single';
+  kind: 'esmm' | 'esmm-ns' | 'single';
+  /** Width of x. */
   inputDim: number;
   /** Hidden layer widths (the paper's towers: DEFAULT_HIDDEN). */
   hidden: number[];
   /** Dropout rate after each hidden layer, in [0, 1). */
   dropout: number;
+  /** esmm-ns only: width of one field's vector per tower (x is fields × 2 × fieldDim wide). */
+  fieldDim?: number;
 }
 
 export const DEFAULT_HIDDEN: readonly number[] = [360, 200, 80];
@@ -51,6 +60,7 @@ const EPSILON = 1e-7;
 export function towersOf(spec: DenseSpec): string[] {
   switch (spec.kind) {
     case 'esmm':
+    case 'esmm-ns':
       return ['ctr', 'cvr'];
     case 'single':
       return ['net'];
@@ -60,15 +70,41 @@ export function towersOf(spec: DenseSpec): string[] {
 export function outputNames(spec: DenseSpec): string[] {
   switch (spec.kind) {
     case 'esmm':
+    case 'esmm-ns':
       return ['pctr', 'pcvr', 'pctcvr'];
     case 'single':
       return ['p'];
   }
 }
 
-/** Widths from the input to the logit: [inputDim, ...hidden, 1]. */
+/** Widths from a tower's input to its logit: [towerInputDim, ...hidden, 1]. */
 function layerWidths(spec: DenseSpec): number[] {
-  return [spec.inputDim, ...spec.hidden, 1];
+  return [towerInputDim(spec), ...spec.hidden, 1];
+}
+
+/** Width of what one tower reads: all of x, or its half of it (esmm-ns). */
+export function towerInputDim(spec: DenseSpec): number {
+  switch (spec.kind) {
+    case 'esmm':
+    case 'single':
+      return spec.inputDim;
+    case 'esmm-ns':
+      return spec.inputDim / 2;
+  }
+}
+
+/**
+ * How many embedding vectors of width fieldDim one table row holds: 2 for esmm-ns (the CTR
+ * tower's and the CVR tower's, side by side), 1 otherwise (one vector, read by every tower).
+ */
+export function embeddingCopies(spec: DenseSpec): number {
+  switch (spec.kind) {
+    case 'esmm':
+    case 'single':
+      return 1;
+    case 'esmm-ns':
+      return 2;
+  }
 }
 
 /** Parameter names and dims in canonical order: per tower w0, b0, w1, b1, ... */
@@ -120,8 +156,15 @@ export function validateSpec(spec: DenseSpec): void {
   const bad = (what: string): never => {
     throw new Error(`invalid dense spec: ${what}`);
   };
-  if (spec.kind !== 'esmm' && spec.kind !== 'single') bad(`kind must be 'esmm' or 'single' (got ${String(spec.kind)})`);
+  if (spec.kind !== 'esmm' && spec.kind !== 'esmm-ns' && spec.kind !== 'single')
+    bad(`kind must be 'esmm', 'esmm-ns' or 'single' (got ${String(spec.kind)})`);
   if (!Number.isInteger(spec.inputDim) || spec.inputDim < 1) bad(`inputDim must be a positive integer (got ${spec.inputDim})`);
+  if (spec.kind === 'esmm-ns') {
+    const d = spec.fieldDim;
+    if (d === undefined || !Number.isInteger(d) || d < 1) bad(`an esmm-ns net needs fieldDim, a positive integer (got ${d})`);
+    else if (spec.inputDim % (2 * d) !== 0)
+      bad(`esmm-ns inputDim ${spec.inputDim} is not fields × 2 × fieldDim ${d}: each field needs one vector per tower`);
+  }
   if (!spec.hidden.every((h) => Number.isInteger(h) && h >= 1))
     bad(`hidden widths must be positive integers (got [${spec.hidden.join(', ')}])`);
   if (!(spec.dropout >= 0 && spec.dropout < 1)) bad(`dropout must be in [0, 1) (got ${spec.dropout})`);
@@ -167,8 +210,8 @@ export function buildDenseGraph(spec: DenseSpec, opts: DenseGraphOptions): Graph
   const dropout = opts.training ? maskShapes(spec) : new Map<string, number>();
   for (const [name, width] of dropout) b.input(name, [BATCH, width]);
 
-  const logit = (tower: string): string => {
-    let h = x;
+  const logit = (tower: string, input: string): string => {
+    let h = input;
     for (let i = 0; i <= spec.hidden.length; i++) {
       h = b.gemm(h, `${tower}.w${i}`, `${tower}.b${i}`);
       if (i === spec.hidden.length) break;
@@ -179,10 +222,12 @@ export function buildDenseGraph(spec: DenseSpec, opts: DenseGraphOptions): Graph
   };
 
   switch (spec.kind) {
-    case 'esmm': {
-      const ctr = logit('ctr');
+    case 'esmm':
+    case 'esmm-ns': {
+      const [ctrIn, cvrIn] = spec.kind === 'esmm' ? [x, x] : [towerHalf(b, x, spec, 0), towerHalf(b, x, spec, 1)];
+      const ctr = logit('ctr', ctrIn);
       const pctr = b.sigmoid(ctr, 'pctr');
-      const pctcvr = b.mul(pctr, b.sigmoid(logit('cvr'), 'pcvr'), 'pctcvr');
+      const pctcvr = b.mul(pctr, b.sigmoid(logit('cvr', cvrIn), 'pcvr'), 'pctcvr');
       for (const o of outputNames(spec)) b.output(o);
       if (opts.training) {
         const [click, ctcvr, weight] = ['click', 'ctcvr', 'weight'].map((n) => b.input(n, [BATCH])) as [string, string, string];
@@ -193,7 +238,7 @@ export function buildDenseGraph(spec: DenseSpec, opts: DenseGraphOptions): Graph
       break;
     }
     case 'single': {
-      const l = logit('net');
+      const l = logit('net', x);
       b.sigmoid(l, 'p');
       b.output('p');
       if (opts.training) {
@@ -205,6 +250,15 @@ export function buildDenseGraph(spec: DenseSpec, opts: DenseGraphOptions): Graph
     }
   }
   return b.build();
+}
+
+/** esmm-ns: the fields' vectors of one tower (0: CTR, 1: CVR), [batch, fields × fieldDim]. */
+function towerHalf(b: GraphBuilder, x: string, spec: DenseSpec, half: 0 | 1): string {
+  const d = spec.fieldDim!;
+  const fields = spec.inputDim / (2 * d);
+  const perField = b.reshape(x, [BATCH, fields, 2, d]);
+  const pick = b.tensor(half === 0 ? [1, 0] : [0, 1], [2, 1]);
+  return b.reshape(b.reduceSum(b.mul(perField, pick), [2], false), [BATCH, fields * d], `${half === 0 ? 'ctr' : 'cvr'}.input`);
 }
 
 /** CE(y, sigmoid(l)) from the logit, stable for any l: softplus(l) - y l. */
@@ -276,7 +330,8 @@ export class DenseNet {
     feeds.weight = this.perSample('weight', weight, batch);
     switch (this.spec.kind) {
       case 'esmm':
-        if (!('click' in labels)) throw new Error('an esmm net trains on { click, ctcvr } labels, got { label }');
+      case 'esmm-ns':
+        if (!('click' in labels)) throw new Error(`an ${this.spec.kind} net trains on { click, ctcvr } labels, got { label }`);
         feeds.click = this.perSample('click', labels.click, batch);
         feeds.ctcvr = this.perSample('ctcvr', labels.ctcvr, batch);
         break;
@@ -296,7 +351,7 @@ export class DenseNet {
     return { loss: take('loss')[0]!, grads, gradX: take(gradName('x')), outputs };
   }
 
-  /** Predictions without dropout: esmm pctr, pcvr, pctcvr; single p. */
+  /** Predictions without dropout: esmm and esmm-ns pctr, pcvr, pctcvr; single p. */
   async predict(x: Float32Array, batch: number): Promise<Record<string, Float32Array>> {
     const out = await this.inference.run(this.commonFeeds(x, batch));
     const result: Record<string, Float32Array> = {};
@@ -307,6 +362,15 @@ export class DenseNet {
   async release(): Promise<void> {
     await this.training.release();
     await this.inference.release();
+  }
+
+  /** The dropout generator's state: a checkpoint saves it so a resumed run draws the same masks. */
+  getDropoutRngState(): ReturnType<Rng['getState']> {
+    return this.rng.getState();
+  }
+
+  setDropoutRngState(state: ReturnType<Rng['getState']>): void {
+    this.rng.setState(state);
   }
 
   /** x and the parameters, wrapped without copying. */

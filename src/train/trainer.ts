@@ -1,8 +1,10 @@
+import { crc32 } from 'node:zlib';
 import { BatchBuilder } from '../data/batcher.js';
 import type { Batch } from '../data/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
+import type { NamedTensor } from '../persist/tensor-file.js';
 import {
   createDenseOptimizer,
   createSparseOptimizer,
@@ -11,9 +13,21 @@ import {
 } from '../sparse/optimizers.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
-import { labelsFor, sourceFor } from './component-data.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
+import { labelsFor, trainingSource } from './component-data.js';
 import { fnv1a32 } from '../util/fnv.js';
+import {
+  captureModel,
+  captureOptimizers,
+  CheckpointStore,
+  fingerprintDifferences,
+  restoreModel,
+  restoreOptimizers,
+  type Checkpoint,
+  type ComponentPosition,
+  type FinishedComponent,
+  type RunFingerprint,
+} from './checkpoint.js';
 
 export type OptimizerKind = 'adam' | 'adagrad';
 
@@ -25,16 +39,39 @@ export interface TrainConfig {
   /** Seeds the data order (the model's own seed sets its initial weights). */
   seed: number;
   quiet?: boolean;
-  /** Sample order within a block: by group (default; common features pooled once per group) or by sample. */
+  /** Sample order within a block: runs of a session's impressions (default) or plain; see shuffle.ts. */
   shuffle?: ShuffleMode;
+  /** Train only these components, by name (in model order); the others are left as they are. */
+  components?: string[];
   /** Called after every step (tests, checkpoints). */
   onStep?: (info: StepInfo) => void;
+  /** Checkpoints every few steps, and resuming from them; see checkpoint.ts. */
+  checkpoints?: CheckpointConfig;
+}
+
+export interface CheckpointConfig {
+  dir: string;
+  /** Steps (over all components) between checkpoints; a final one is written when training ends. */
+  every: number;
+  /** Checkpoints kept (default 2). */
+  keep?: number;
+  /**
+   * Continue from the newest checkpoint in `dir` that verifies (damaged ones are skipped with a
+   * warning). Without it, a folder that already holds checkpoints is refused, so that another
+   * run's checkpoints are never mixed with or overwritten by this one's.
+   */
+  resume?: boolean;
+  /** Warnings (damaged checkpoints skipped, nothing to resume): default stderr. */
+  onWarning?: (message: string) => void;
 }
 
 export interface StepInfo {
   component: string;
   epoch: number;
+  /** Steps of this component so far. */
   step: number;
+  /** Steps of the whole run so far (what --checkpoint-every counts). */
+  globalStep: number;
   loss: number;
   samples: number;
 }
@@ -52,73 +89,218 @@ export interface TrainResult {
   samplesPerSecond: number;
   curves: LossCurve[];
   components: { name: string; trainedOn: number; steps: number; finalLoss: number }[];
+  /** The checkpoint this run continued from. */
+  resumedFrom?: { path: string; globalStep: number };
 }
 
 /**
- * Trains every component of the model on its slice of the data (all impressions, or the
- * clicked ones), `epochs` passes each. The data order is shuffled per epoch: block order, then
- * sample order within the block, both from the seed.
+ * Trains every component of the model (or those named in config.components) on its slice of the
+ * data, `epochs` passes each. The data order is shuffled per epoch: block order, then sample
+ * order within the block, both from the seed. With config.checkpoints the run writes
+ * checkpoints and can resume from one; a resumed run ends with exactly the weights the run
+ * would have had without the interruption.
  */
-export async function trainModel(
-  model: CvrModel,
-  data: SampleSource,
-  config: TrainConfig,
-): Promise<TrainResult> {
+export async function trainModel(model: CvrModel, data: SampleSource, config: TrainConfig): Promise<TrainResult> {
   validateConfig(config);
-  const t0 = Date.now();
-  let samples = 0;
-  const curves: LossCurve[] = [];
-  const summary: TrainResult['components'] = [];
-  for (const component of model.components) {
-    const source = sourceFor(component.def, data);
-    const r = await trainComponent(component, model, source, config);
-    samples += r.samples;
-    curves.push(r.curve);
-    summary.push({
-      name: component.def.name,
-      trainedOn: source.numSamples,
-      steps: r.steps,
-      finalLoss: r.finalLoss,
-    });
+  const components = selectComponents(model, config.components);
+  const fingerprint = runFingerprint(model, data, config, components);
+  const run = new Run(config, fingerprint, model);
+  const resumed = run.resume();
+  for (let index = 0; index < components.length; index++) {
+    if (resumed && index < resumed.meta.finished.length) continue;
+    const component = components[index]!;
+    const source = await trainingSource(component.def, data, model);
+    const at = resumed?.meta.current?.index === index ? resumed : null;
+    await trainComponent(component, index, model, source, config, run, at);
   }
-  const seconds = (Date.now() - t0) / 1000;
-  return { seconds, samples, samplesPerSecond: samples / seconds, curves, components: summary };
+  run.checkpointIfDue(true, null);
+  return run.result(resumed);
 }
 
+/** Counters of the whole run, the finished components, and the checkpoints. */
+class Run {
+  globalStep = 0;
+  samples = 0;
+  readonly finished: FinishedComponent[] = [];
+  private secondsBefore = 0;
+  private readonly t0 = Date.now();
+  private readonly store: CheckpointStore | null;
+  private lastCheckpointStep = -1;
+
+  constructor(
+    private readonly config: TrainConfig,
+    private readonly fingerprint: RunFingerprint,
+    private readonly model: CvrModel,
+  ) {
+    const c = config.checkpoints;
+    this.store = c ? new CheckpointStore(c.dir, c.keep).open() : null;
+  }
+
+  /** The checkpoint to continue from (already restored into the model), or null. */
+  resume(): Checkpoint | null {
+    const c = this.config.checkpoints;
+    if (!c || !this.store) return null;
+    const warn = c.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+    if (!c.resume) {
+      const existing = this.store.list();
+      if (existing.length > 0) {
+        throw new Error(
+          `${this.store.dir} already holds checkpoints (${existing[0]!.path}, ...): pass --resume to continue that run, ` +
+            'or choose another --checkpoint-dir (or remove them) to start a new one',
+        );
+      }
+      return null;
+    }
+    const ckpt = this.store.loadLatest(warn);
+    if (!ckpt) {
+      warn(`no usable checkpoint in ${this.store.dir}: training starts from the beginning`);
+      return null;
+    }
+    const differences = fingerprintDifferences(ckpt.meta.fingerprint, this.fingerprint);
+    if (differences.length > 0) {
+      throw new Error(
+        `${ckpt.path} belongs to another run:\n  ${differences.join('\n  ')}\n` +
+          'resume with the options, feature spec and data it was written with, or start over with another --checkpoint-dir',
+      );
+    }
+    restoreModel(this.model, ckpt);
+    this.globalStep = ckpt.meta.globalStep;
+    this.samples = ckpt.meta.samples;
+    this.secondsBefore = ckpt.meta.seconds;
+    this.finished.push(...ckpt.meta.finished);
+    this.lastCheckpointStep = ckpt.meta.globalStep;
+    return ckpt;
+  }
+
+  /**
+   * Writes a checkpoint when `every` steps have passed (or, with `final`, when training ended
+   * after the last one). `current` captures the component being trained, null when all are done.
+   */
+  checkpointIfDue(final: boolean, current: ((tensors: Map<string, NamedTensor>) => ComponentPosition) | null): void {
+    const c = this.config.checkpoints;
+    if (!c || !this.store || this.globalStep === this.lastCheckpointStep) return;
+    if (!final && this.globalStep % c.every !== 0) return;
+    const tensors = new Map<string, NamedTensor>();
+    const position = current ? current(tensors) : null;
+    const components = captureModel(this.model, tensors);
+    this.store.write(
+      {
+        fingerprint: this.fingerprint,
+        globalStep: this.globalStep,
+        seconds: this.seconds(),
+        samples: this.samples,
+        finished: this.finished,
+        current: position,
+        components,
+      },
+      tensors,
+    );
+    this.lastCheckpointStep = this.globalStep;
+  }
+
+  seconds(): number {
+    return this.secondsBefore + (Date.now() - this.t0) / 1000;
+  }
+
+  result(resumed: Checkpoint | null): TrainResult {
+    const seconds = this.seconds();
+    return {
+      seconds,
+      samples: this.samples,
+      samplesPerSecond: seconds > 0 ? this.samples / seconds : 0,
+      curves: this.finished.map((f) => f.curve),
+      components: this.finished.map((f) => ({ name: f.name, trainedOn: f.trainedOn, steps: f.steps, finalLoss: f.finalLoss ?? NaN })),
+      ...(resumed ? { resumedFrom: { path: resumed.path, globalStep: resumed.meta.globalStep } } : {}),
+    };
+  }
+}
+
+/**
+ * One component's epochs. The position in the data is explicit (epoch, index in the epoch's
+ * block order, start of the next batch in the block's sample order) so that a checkpoint can
+ * record it and a resumed run continue from it with the same generator state: the orders are
+ * drawn from `rng` at the same moments as in an uninterrupted run.
+ */
 async function trainComponent(
   component: Component,
+  index: number,
   model: CvrModel,
   source: SampleSource,
   config: TrainConfig,
-): Promise<{ samples: number; steps: number; finalLoss: number; curve: LossCurve }> {
+  run: Run,
+  resumed: Checkpoint | null,
+): Promise<void> {
   const name = component.def.name;
   const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
   const sparseOpt = createSparseOptimizer(config.optimizer, config.lr);
   const denseOpt = createDenseOptimizer(config.optimizer, config.lr);
   const rng = new Rng(mix32(config.seed ^ 0x2545f491) ^ fnv1a32(name));
-  const progress = new Progress({
-    label: `train ${model.config.kind}/${name}`,
-    total: source.numSamples * config.epochs,
-    unit: 'samples',
-    quiet: config.quiet ?? false,
-  });
   const curveEvery = Math.max(1, Math.round(source.numSamples / config.batchSize / 50));
-  const curve: LossCurve = { component: name, every: curveEvery, points: [] };
+  let curve: LossCurve = { component: name, every: curveEvery, points: [] };
+  let epoch = 0;
+  let blockOrder: Int32Array | null = null;
+  let blockIndex = 0;
+  let order: Int32Array | null = null;
+  let sampleStart = 0;
   let step = 0;
   let samples = 0;
   let ema = NaN;
   let windowSum = 0;
   let windowSteps = 0;
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
-    const blockOrder = rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
-    for (const b of blockOrder) {
-      const block = source.readBlock(b);
-      const order = sampleOrder(block, rng, config.shuffle ?? 'group');
-      for (let s = 0; s < block.count; s += config.batchSize) {
-        const batch = builder.build(block, order, s, Math.min(block.count, s + config.batchSize));
+
+  const at = resumed?.meta.current;
+  if (resumed && at) {
+    if (at.name !== name) throw new Error(`${resumed.path} was training component '${at.name}', this run's component ${index} is '${name}'`);
+    restoreOptimizers(resumed, at, denseOpt, sparseOpt, component.embeddings.tables);
+    rng.setState(at.dataRng);
+    ({ epoch, blockIndex, sampleStart, step, samples, windowSum, windowSteps, curve } = at);
+    ema = at.ema ?? NaN;
+    blockOrder = at.hasBlockOrder ? (resumed.tensors.get('pos/block-order')!.data as Int32Array) : null;
+    order = at.hasSampleOrder ? (resumed.tensors.get('pos/sample-order')!.data as Int32Array) : null;
+  }
+
+  const capture = (tensors: Map<string, NamedTensor>): ComponentPosition => {
+    if (blockOrder) tensors.set('pos/block-order', { dims: [blockOrder.length], data: blockOrder });
+    if (order) tensors.set('pos/sample-order', { dims: [order.length], data: order });
+    return {
+      index,
+      name,
+      epoch,
+      blockIndex,
+      sampleStart,
+      hasBlockOrder: blockOrder !== null,
+      hasSampleOrder: order !== null,
+      step,
+      samples,
+      ema: Number.isNaN(ema) ? null : ema,
+      windowSum,
+      windowSteps,
+      curve,
+      dataRng: rng.getState(),
+      ...captureOptimizers(denseOpt, sparseOpt, tensors),
+    };
+  };
+
+  const progress = new Progress({
+    label: `train ${model.config.kind}/${name}`,
+    total: source.numSamples * config.epochs - samples,
+    unit: 'samples',
+    quiet: config.quiet ?? false,
+  });
+  for (; epoch < config.epochs; epoch++) {
+    blockOrder ??= rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
+    for (; blockIndex < blockOrder.length; blockIndex++) {
+      const block = source.readBlock(blockOrder[blockIndex]!);
+      order ??= sampleOrder(block, rng, config.shuffle ?? 'group');
+      while (sampleStart < block.count) {
+        const end = Math.min(block.count, sampleStart + config.batchSize);
+        const batch = builder.build(block, order, sampleStart, end);
         const loss = await trainStep(component, batch, sparseOpt, denseOpt);
+        sampleStart = end;
         step++;
         samples += batch.size;
+        run.globalStep++;
+        run.samples += batch.size;
         ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
         windowSum += loss;
         windowSteps++;
@@ -128,13 +310,22 @@ async function trainComponent(
           windowSteps = 0;
         }
         progress.tick(batch.size, `epoch ${epoch + 1}/${config.epochs} loss ${ema.toFixed(5)}`);
-        config.onStep?.({ component: name, epoch, step, loss, samples: batch.size });
+        config.onStep?.({ component: name, epoch, step, globalStep: run.globalStep, loss, samples: batch.size });
+        run.checkpointIfDue(false, capture);
       }
+      order = null;
+      sampleStart = 0;
     }
+    blockOrder = null;
+    blockIndex = 0;
   }
-  if (windowSteps > 0) curve.points.push({ step, epoch: config.epochs - 1, loss: windowSum / windowSteps });
+  if (windowSteps > 0) {
+    curve.points.push({ step, epoch: config.epochs - 1, loss: windowSum / windowSteps });
+    windowSum = 0;
+    windowSteps = 0;
+  }
   progress.finish(`loss ${ema.toFixed(5)}`);
-  return { samples, steps: step, finalLoss: ema, curve };
+  run.finished.push({ name, trainedOn: source.numSamples, steps: step, finalLoss: Number.isNaN(ema) ? null : ema, samples, curve });
 }
 
 /** One step: pool, dense forward+backward in onnxruntime, dense update, sparse row updates. */
@@ -165,6 +356,41 @@ async function trainStep(
   return res.loss;
 }
 
+/** The components to train, in model order. */
+function selectComponents(model: CvrModel, names: string[] | undefined): Component[] {
+  if (names === undefined) return model.components;
+  const known = model.components.map((c) => c.def.name);
+  for (const n of names) {
+    if (!known.includes(n)) throw new Error(`invalid training option: the model has no component '${n}' (it has: ${known.join(', ')})`);
+  }
+  return model.components.filter((c) => names.includes(c.def.name));
+}
+
+/** What a checkpoint must agree with to be resumed by this run. */
+function runFingerprint(model: CvrModel, data: SampleSource, config: TrainConfig, components: Component[]): RunFingerprint {
+  const first = data.numBlocks > 0 ? data.readBlock(0) : null;
+  // The first block's ids and labels: a cheap check that the data is the same, not only its size.
+  const firstBlockCrc = first
+    ? crc32(new Uint8Array(first.click.buffer, first.click.byteOffset, first.count), crc32(new Uint8Array(first.sampleIds.buffer, first.sampleIds.byteOffset, first.count * 8)))
+    : 0;
+  const { kind, seed, shape, spec } = model.config;
+  return JSON.parse(
+    JSON.stringify({
+      model: { kind, seed, shape, spec, sampling: (model.config as { sampling?: unknown }).sampling ?? null },
+      training: {
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        lr: config.lr,
+        optimizer: config.optimizer,
+        seed: config.seed,
+        shuffle: config.shuffle ?? 'group',
+        components: components.map((c) => c.def.name),
+      },
+      data: { numSamples: data.numSamples, numBlocks: data.numBlocks, fieldNames: data.fieldNames, firstBlockCrc },
+    }),
+  ) as RunFingerprint;
+}
+
 function validateConfig(c: TrainConfig): void {
   const bad = (what: string) => {
     throw new Error(`invalid training option: ${what}`);
@@ -172,4 +398,9 @@ function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.epochs) || c.epochs < 1) bad(`--epochs must be a positive integer (got ${c.epochs})`);
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) bad(`--batch-size must be a positive integer (got ${c.batchSize})`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) bad(`--lr must be a positive number (got ${c.lr})`);
+  const k = c.checkpoints;
+  if (k) {
+    if (!Number.isInteger(k.every) || k.every < 1) bad(`--checkpoint-every must be a positive integer (got ${k.every})`);
+    if (k.keep !== undefined && (!Number.isInteger(k.keep) || k.keep < 1)) bad(`checkpoints to keep must be a positive integer (got ${k.keep})`);
+  }
 }

@@ -1,11 +1,15 @@
+import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describeSplitFiles, missingSplitMessage } from '../../data/split-files.js';
 import { CvrModel } from '../../models/cvr-model.js';
 import { MODEL_KINDS } from '../../models/model-kinds.js';
 import { inputWidth } from '../../features/spec.js';
 import { saveModel } from '../../persist/model-dir.js';
+import { CheckpointStore } from '../../train/checkpoint.js';
 import { evaluateModel } from '../../train/evaluate.js';
-import { trainModel } from '../../train/trainer.js';
-import { choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
-import { DATA_OPTIONS, chooseSpec, loadSplit } from '../data-options.js';
+import { trainModel, type CheckpointConfig } from '../../train/trainer.js';
+import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
+import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
 
 export const TRAIN_HELP = `esmm train --data DIR --out MODEL_DIR [options]
 
@@ -28,6 +32,14 @@ binary cache on first use) and saves it to MODEL_DIR.
   --format auto|aliccp|paddlerec|csv
   --strict                 stop at the first bad input line instead of counting it
   -q, --quiet              no progress output
+
+Checkpoints (a run of hours survives a crash):
+  --checkpoint-every N     write a checkpoint every N steps (over all components), and one at the end
+  --checkpoint-dir DIR     where (default MODEL_DIR.checkpoints); the newest 2 are kept, and
+                           removed once the model is saved
+  --resume                 continue from the newest checkpoint in that folder that verifies; pass
+                           the same options as the interrupted run. The result is bit for bit
+                           what the uninterrupted run would have saved.
 `;
 
 export const TRAIN_OPTIONS: Options = {
@@ -45,6 +57,9 @@ export const TRAIN_OPTIONS: Options = {
   threads: { type: 'string' },
   split: { type: 'string' },
   'eval-split': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'checkpoint-dir': { type: 'string' },
+  resume: { type: 'boolean' },
 };
 
 export async function trainCommand(argv: string[]): Promise<void> {
@@ -65,6 +80,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
   const quiet = v.quiet === true;
+  const checkpoints = checkpointOptions(v, out, cmd);
+  checkOutput(out, dataDir, checkpoints?.dir ?? null, cmd);
+  const evalSplit = optString(v, 'eval-split');
+  if (evalSplit) {
+    // Found out now rather than after hours of training.
+    const found = describeSplitFiles(dataDir, evalSplit, choiceOpt(v, 'format', FORMATS, 'auto', cmd));
+    if (found.kind === 'missing') throw new UsageError(`--eval-split ${evalSplit}: ${missingSplitMessage(found)}`, cmd);
+  }
 
   const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'train', cmd);
   const spec = chooseSpec(v, split);
@@ -73,21 +96,28 @@ export async function trainCommand(argv: string[]): Promise<void> {
     { threads },
   );
   try {
-    const result = await trainModel(model, split, { ...training, quiet });
+    const result = await trainModel(model, split, { ...training, quiet, ...(checkpoints ? { checkpoints } : {}) });
+    if (result.resumedFrom && !quiet) process.stderr.write(`resumed from ${result.resumedFrom.path} (step ${result.resumedFrom.globalStep})\n`);
     const metrics: Record<string, unknown> = {
       train_samples_per_s: Math.round(result.samplesPerSecond),
       train_seconds: result.seconds,
       components: result.components,
     };
-    const evalSplit = optString(v, 'eval-split');
     if (evalSplit) {
       const evalData = await loadSplit(v, dataDir, evalSplit, cmd);
       metrics[evalSplit] = await evaluateModel(model, evalData, { quiet });
     }
-    saveModel(model, out, {
-      training: { ...training, model: kind, hidden, dropout, data: dataDir, split: split.split, format: split.format },
-      metrics,
-    });
+    try {
+      saveModel(model, out, {
+        training: { ...training, model: kind, hidden, dropout, data: dataDir, split: split.split, format: split.format },
+        metrics,
+      });
+    } catch (e) {
+      // The final checkpoint holds the trained model: nothing has to be trained again.
+      const hint = checkpoints ? `; the trained weights are in ${checkpoints.dir}: run the same command with --resume to save them without training again` : '';
+      throw new Error(`${(e as Error).message}${hint}`);
+    }
+    if (checkpoints) removeCheckpoints(checkpoints.dir);
     process.stdout.write(
       `saved ${kind} model to ${out}: ${result.samples} samples in ${result.seconds.toFixed(1)}s` +
         ` (${Math.round(result.samplesPerSecond)} samples/s)\n`,
@@ -95,5 +125,65 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (evalSplit) process.stdout.write(JSON.stringify(metrics[evalSplit], null, 2) + '\n');
   } finally {
     await model.release();
+  }
+}
+
+/** --checkpoint-every / --checkpoint-dir / --resume, or null when the run writes no checkpoints. */
+function checkpointOptions(v: Record<string, unknown>, out: string, cmd: string): CheckpointConfig | null {
+  const every = v['checkpoint-every'] === undefined ? null : numberOpt(v, 'checkpoint-every', 0, cmd, { min: 1, max: 2 ** 40, integer: true });
+  const dir = optString(v, 'checkpoint-dir');
+  const resume = v.resume === true;
+  if (every === null) {
+    if (resume) throw new UsageError('--resume continues from checkpoints: pass --checkpoint-every N as the interrupted run did', cmd);
+    if (dir !== undefined) throw new UsageError('--checkpoint-dir needs --checkpoint-every N (how many steps between checkpoints)', cmd);
+    return null;
+  }
+  if (dir === '') throw new UsageError('--checkpoint-dir must name a folder', cmd);
+  const config = { dir: resolve(dir ?? `${out.replace(/[\\/]+$/, '')}.checkpoints`), every, resume };
+  // Checked here too (the trainer does) so that the mistake shows before the data is prepared.
+  const existing = new CheckpointStore(config.dir).list();
+  if (!resume && existing.length > 0) {
+    throw new UsageError(`${config.dir} holds checkpoints of an earlier run: add --resume to continue it, or pass another --checkpoint-dir`, cmd);
+  }
+  return config;
+}
+
+/** After the model is saved the checkpoints are not needed: remove them (only files they consist of). */
+function removeCheckpoints(dir: string): void {
+  for (const file of new CheckpointStore(dir).list()) rmSync(file.path, { force: true });
+  for (const name of readdirSync(dir)) if (/^step-\d{12}\.ckpt\.damaged$/.test(name)) rmSync(join(dir, name), { force: true });
+  if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Refuses outputs that saving would destroy or that cannot be written, before hours of training:
+ * the model directory is replaced as a whole, so it must not be (or hold) the data or the
+ * checkpoints, nor be a folder that is not a model.
+ */
+function checkOutput(out: string, dataDir: string, checkpointDir: string | null, cmd: string): void {
+  const target = resolve(out);
+  const inside = (dir: string, parent: string): boolean => {
+    const r = relative(parent, dir);
+    return r === '' || (!r.startsWith('..') && !r.startsWith('/'));
+  };
+  if (inside(resolve(dataDir), target)) throw new UsageError(`--out ${out} would replace the data folder ${dataDir}: choose another model folder`, cmd);
+  if (checkpointDir && inside(checkpointDir, target)) {
+    throw new UsageError(`--checkpoint-dir ${checkpointDir} is inside --out ${out}, which saving replaces: put it beside the model folder`, cmd);
+  }
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new UsageError(`--out ${out} is a file: name a folder for the model`, cmd);
+    const entries = readdirSync(target);
+    if (entries.length > 0 && !entries.includes('model.json')) {
+      throw new UsageError(`--out ${out} is a folder that is not a saved model; saving would replace it: choose a new or empty folder`, cmd);
+    }
+  } else {
+    let parent = dirname(target);
+    while (!existsSync(parent)) parent = dirname(parent);
+    if (!statSync(parent).isDirectory()) throw new UsageError(`--out ${out}: ${parent} is a file, so the model folder cannot be created there`, cmd);
+    try {
+      accessSync(parent, constants.W_OK);
+    } catch {
+      throw new UsageError(`--out ${out}: ${parent} is not writable: choose a model folder you can write`, cmd);
+    }
   }
 }

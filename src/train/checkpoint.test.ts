@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { prepareSplit } from '../data/prepare.js';
+import { generateDataset } from '../data/simulate/generate.js';
+import { defaultSpec, inputWidth } from '../features/spec.js';
+import { CvrModel } from '../models/cvr-model.js';
+import type { ModelKind } from '../models/model-kinds.js';
+import { tempDir } from '../test-support/cli.js';
+import { CheckpointStore, fingerprintDifferences, readCheckpoint, type RunFingerprint } from './checkpoint.js';
+import { trainModel, type TrainConfig, type TrainResult } from './trainer.js';
+
+const dir = tempDir('checkpoint');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const ready = (async () => {
+  await generateDataset({ outDir: join(dir, 'data'), train: 3000, test: 100, seed: 11 });
+  return prepareSplit({ dataDir: join(dir, 'data'), split: 'train' });
+})();
+
+interface Setup {
+  kind: ModelKind;
+  dropout: number;
+  /** Steps between checkpoints. */
+  every: number;
+  training: Omit<TrainConfig, 'checkpoints'>;
+}
+
+async function model(s: Setup): Promise<CvrModel> {
+  const spec = defaultSpec();
+  return CvrModel.create({ kind: s.kind, spec, shape: { inputDim: inputWidth(spec), hidden: [12, 6], dropout: s.dropout }, seed: 4 }, { threads: 1 });
+}
+
+/** Every dense parameter and exported embedding row, by name: what a saved model holds. */
+function weightsOf(m: CvrModel): Map<string, Float32Array | Int32Array> {
+  const out = new Map<string, Float32Array | Int32Array>();
+  for (const c of m.components) {
+    for (const [name, p] of c.net.params) out.set(`${c.def.name}/${name}`, p.data.slice());
+    for (const t of c.embeddings.tables) {
+      const { rows, data } = t.exportRows();
+      out.set(`${c.def.name}/${t.name}/rows`, rows);
+      out.set(`${c.def.name}/${t.name}/data`, data);
+    }
+  }
+  return out;
+}
+
+/** What must not change when a run is interrupted and resumed: weights, losses and curves. */
+function outcome(m: CvrModel, r: TrainResult): unknown {
+  return { weights: weightsOf(m), components: r.components, curves: r.curves, samples: r.samples };
+}
+
+const SETUPS: Setup[] = [
+  { kind: 'esmm', dropout: 0.25, every: 7, training: { epochs: 2, batchSize: 64, lr: 0.01, optimizer: 'adam', seed: 9, quiet: true } },
+  // Two components (the CVR net on clicked impressions only) and Adagrad's accumulators; the CTR
+  // net takes 126 steps, so a checkpoint falls exactly at its end and one inside the CVR net.
+  { kind: 'base', dropout: 0, every: 3, training: { epochs: 2, batchSize: 48, lr: 0.05, optimizer: 'adagrad', seed: 3, quiet: true } },
+];
+
+for (const setup of SETUPS) {
+  test(`${setup.kind}/${setup.training.optimizer}: resuming from any checkpoint ends bitwise equal to the uninterrupted run`, async () => {
+    const data = await ready;
+    const full = join(dir, `${setup.kind}-full`);
+    const m0 = await model(setup);
+    const r0 = await trainModel(m0, data, { ...setup.training, checkpoints: { dir: full, every: setup.every, keep: 1000 } });
+    const expected = outcome(m0, r0);
+    await m0.release();
+    const files = new CheckpointStore(full).list();
+    const steps = files.map((f) => f.step);
+    const total = r0.components.reduce((n, c) => n + c.steps, 0);
+    assert.equal(steps[0], total, 'a final checkpoint is written at the end');
+    assert.ok(files.length >= 5, `${files.length} checkpoints`);
+    // Resume from the first, a middle one, the last one of the first component (base: the CTR
+    // net, at or near the end of its data), the first one of the second, and the final one.
+    const components = files.map((f) => readCheckpoint(f.path).meta.current?.index ?? -1);
+    const picks = [
+      ...new Set([
+        files[files.length - 1]!,
+        files[Math.floor(files.length / 2)]!,
+        files[components.indexOf(0)]!,
+        ...(setup.kind === 'base' ? [files[components.lastIndexOf(1)]!] : []),
+        files[0]!,
+      ]),
+    ];
+    if (setup.kind === 'base') assert.ok(components.includes(1), 'a checkpoint inside the second component');
+    for (const pick of picks) {
+      const one = join(dir, `${setup.kind}-from-${pick.step}`);
+      mkdirSync(one);
+      copyFileSync(pick.path, join(one, `step-${String(pick.step).padStart(12, '0')}.ckpt`));
+      const m = await model(setup);
+      const r = await trainModel(m, data, { ...setup.training, checkpoints: { dir: one, every: setup.every, resume: true } });
+      assert.deepEqual(r.resumedFrom?.globalStep, pick.step);
+      assert.deepEqual(outcome(m, r), expected, `resumed from step ${pick.step}`);
+      await m.release();
+    }
+  });
+}
+
+test('a damaged newest checkpoint is detected, set aside with a warning, and the one before it used', async () => {
+  const data = await ready;
+  const setup = SETUPS[0]!;
+  const full = join(dir, 'damage-full');
+  const m0 = await model(setup);
+  const expected = outcome(m0, await trainModel(m0, data, { ...setup.training, checkpoints: { dir: full, every: 10, keep: 1000 } }));
+  await m0.release();
+  const [, newest, previous] = new CheckpointStore(full).list();
+  for (const damage of ['truncate', 'flip', 'header'] as const) {
+    const d = join(dir, `damage-${damage}`);
+    mkdirSync(d);
+    for (const f of [newest!, previous!]) copyFileSync(f.path, join(d, f.path.split('/').pop()!));
+    const target = join(d, newest!.path.split('/').pop()!);
+    const bytes = readFileSync(target);
+    switch (damage) {
+      case 'truncate':
+        truncateSync(target, Math.floor(bytes.length * 0.7));
+        break;
+      case 'flip':
+        bytes[bytes.length - 100]! ^= 0x40;
+        writeFileSync(target, bytes);
+        break;
+      case 'header': {
+        // The container header is plain JSON (no checksum of its own): change one dense parameter's
+        // dims and nothing else; the meta's list of tensors catches it.
+        const text = bytes.toString('latin1');
+        const at = text.indexOf('"dims":[', text.indexOf('"name":"c0/dense/0"')) + '"dims":['.length;
+        bytes[at] = bytes[at] === 0x31 ? 0x32 : 0x31;
+        writeFileSync(target, bytes);
+        break;
+      }
+    }
+    assert.throws(() => readCheckpoint(target), `${damage} is detected`);
+    const warnings: string[] = [];
+    const m = await model(setup);
+    const r = await trainModel(m, data, { ...setup.training, checkpoints: { dir: d, every: 10, resume: true, onWarning: (w) => warnings.push(w) } });
+    assert.equal(r.resumedFrom?.globalStep, previous!.step, damage);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, new RegExp(`checkpoint .*step-0+${newest!.step}\\.ckpt is damaged \\(.+\\): skipped, renamed to .*\\.damaged`));
+    assert.ok(readdirSync(d).some((n) => n.endsWith('.damaged')));
+    assert.deepEqual(outcome(m, r), expected, damage);
+    await m.release();
+  }
+});
+
+test('a folder with checkpoints is refused without --resume; resuming another run says what differs', async () => {
+  const data = await ready;
+  const setup = SETUPS[0]!;
+  const d = join(dir, 'refuse');
+  const m = await model(setup);
+  await trainModel(m, data, { ...setup.training, epochs: 1, checkpoints: { dir: d, every: 20 } });
+  await assert.rejects(trainModel(m, data, { ...setup.training, epochs: 1, checkpoints: { dir: d, every: 20 } }), /already holds checkpoints .*pass --resume/);
+  await assert.rejects(
+    trainModel(m, data, { ...setup.training, epochs: 1, lr: 0.02, checkpoints: { dir: d, every: 20, resume: true } }),
+    /belongs to another run:\n {2}training\.lr: 0\.01 in the checkpoint, 0\.02 in this run\nresume with the options/,
+  );
+  const warnings: string[] = [];
+  const empty = join(dir, 'nothing-yet');
+  const r = await trainModel(m, data, { ...setup.training, epochs: 1, checkpoints: { dir: empty, every: 20, resume: true, onWarning: (w) => warnings.push(w) } });
+  assert.equal(r.resumedFrom, undefined);
+  assert.match(warnings.join('\n'), /no usable checkpoint in .*nothing-yet: training starts from the beginning/);
+  await m.release();
+});
+
+test('fingerprint differences name each differing setting', () => {
+  const base: RunFingerprint = {
+    model: { kind: 'esmm', seed: 1, shape: { hidden: [8] }, spec: {}, sampling: null },
+    training: { epochs: 1, batchSize: 64, lr: 0.01, optimizer: 'adam', seed: 1, components: ['esmm'] },
+    data: { numSamples: 10, numBlocks: 1, fieldNames: ['101'], firstBlockCrc: 5 },
+  };
+  assert.deepEqual(fingerprintDifferences(base, base), []);
+  const other = { ...base, model: { ...base.model, shape: { hidden: [16] } }, data: { ...base.data, numSamples: 11 } };
+  assert.deepEqual(fingerprintDifferences(base, other), [
+    'model.shape.hidden: [8] in the checkpoint, [16] in this run',
+    'data.numSamples: 10 in the checkpoint, 11 in this run',
+  ]);
+});
+
+test('store: atomic names, the newest `keep` kept, stale temp files removed, unwritable folders and failed writes explained', () => {
+  const d = join(dir, 'store');
+  const store = new CheckpointStore(d, 2).open();
+  const meta = (step: number) => ({
+    fingerprint: {} as RunFingerprint,
+    globalStep: step,
+    seconds: 0,
+    samples: 0,
+    finished: [],
+    current: null,
+    components: [],
+  });
+  for (const step of [5, 10, 15]) store.write(meta(step), new Map([['x', { dims: [2], data: Float32Array.of(step, 1) }]]));
+  assert.deepEqual(readdirSync(d).sort(), ['step-000000000010.ckpt', 'step-000000000015.ckpt']);
+  assert.deepEqual([...readCheckpoint(join(d, 'step-000000000015.ckpt')).tensors.get('x')!.data], [15, 1]);
+
+  // A temp file of a writer that died (no such process) goes; one of a live process stays.
+  writeFileSync(join(d, '.step-000000000020.ckpt.tmp-999999999'), 'partial');
+  writeFileSync(join(d, `.step-000000000020.ckpt.tmp-${process.pid}`), 'partial');
+  new CheckpointStore(d).open();
+  assert.deepEqual(readdirSync(d).filter((n) => n.includes('tmp')), [`.step-000000000020.ckpt.tmp-${process.pid}`]);
+  rmSync(join(d, `.step-000000000020.ckpt.tmp-${process.pid}`));
+
+  // A write that fails (here: the temp name is taken by a folder) keeps the previous checkpoints.
+  mkdirSync(join(d, `.step-000000000020.ckpt.tmp-${process.pid}`));
+  assert.throws(
+    () => store.write(meta(20), new Map([['x', { dims: [1], data: Float32Array.of(1) }]])),
+    /could not write checkpoint .*step-000000000020\.ckpt \(EISDIR.*\); the previous checkpoint .*step-000000000015\.ckpt is intact\. Free some space or pass another --checkpoint-dir, then run again with --resume/,
+  );
+  assert.deepEqual(readdirSync(d).filter((n) => n.startsWith('step-')).sort(), ['step-000000000010.ckpt', 'step-000000000015.ckpt']);
+  assert.equal(readCheckpoint(join(d, 'step-000000000015.ckpt')).meta.globalStep, 15);
+
+  // A folder that cannot exist: its parent is a regular file (chmod does not stop root).
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  assert.throws(() => new CheckpointStore(join(file, 'ckpt')).open(), /cannot use .*a-file\/ckpt as the checkpoint folder \(.+\); pass a writable folder as --checkpoint-dir/);
+  assert.ok(statSync(file).isFile());
+});

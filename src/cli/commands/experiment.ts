@@ -1,0 +1,163 @@
+import { inputWidth } from '../../features/spec.js';
+import { MODEL_KINDS, SAMPLING_DEFAULTS, parseModelKind, type ModelKind } from '../../models/model-kinds.js';
+import { displayName } from '../../experiment/paper.js';
+import { buildResults, markdownTable, tableNotes } from '../../experiment/results.js';
+import { estimatedWorkPerRun, runExperiment, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
+import { chooseChromium, writeReport } from '../../experiment/write-report.js';
+import { Progress } from '../../util/progress.js';
+import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
+import { DATA_OPTIONS, chooseSpec, loadSplit } from '../data-options.js';
+
+/** The paper's Table 2 order. */
+const PAPER_ORDER: readonly ModelKind[] = ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm'];
+
+export const EXPERIMENT_HELP = `esmm experiment --data DIR --out REPORT_DIR [options]
+
+The paper's Table 2: trains each model --runs times (seeds S, S+1, ...) on the train split and
+evaluates it on the test split; prints the mean ± std table next to the paper's, and writes
+REPORT_DIR/results.json, REPORT_DIR/report.html (self-contained: ROC curves, calibration, loss
+curves and, on simulated data, the entire-space CVR quality against the truth) and, when a
+Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
+
+  --models LIST            comma-separated, from ${MODEL_KINDS.join(', ')}
+                           (default: all seven, ${PAPER_ORDER.join(',')})
+  --runs N                 runs per model (default 10)
+  --seed S                 seed of the first run (default 1)
+  --epochs E               passes over the data (default 1)
+  --batch-size B           samples per step (default 1024)
+  --lr X                   learning rate (default 0.001)
+  --optimizer adam|adagrad (default adam)
+  --hidden 360,200,80      tower layer sizes (default 360,200,80)
+  --dropout P              dropout after each hidden layer (default 0)
+  --aman-rate R            AMAN: share of unclicked impressions used as negatives (default ${SAMPLING_DEFAULTS.amanRate})
+  --oversampling-k K       OVERSAMPLING: copies of each conversion (default ${SAMPLING_DEFAULTS.oversamplingCopies})
+  --unbias-quantile Q      UNBIAS: c = this quantile of pCTR over clicks (default ${SAMPLING_DEFAULTS.unbiasQuantile})
+  --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
+  --train-split NAME       (default train)
+  --test-split NAME        (default test)
+  --threads T              onnxruntime threads (default 2)
+  --browser auto|off|PATH  Chromium for the PNGs and the page check (default auto: if installed)
+  --cache-dir DIR          where prepared caches go (default DIR/.esmm-cache)
+  --format auto|aliccp|paddlerec|csv
+  --strict                 stop at the first bad input line instead of counting it
+  -q, --quiet              no progress output
+`;
+
+export const EXPERIMENT_OPTIONS: Options = {
+  ...DATA_OPTIONS,
+  out: { type: 'string', short: 'o' },
+  models: { type: 'string' },
+  runs: { type: 'string' },
+  seed: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  hidden: { type: 'string' },
+  dropout: { type: 'string' },
+  'aman-rate': { type: 'string' },
+  'oversampling-k': { type: 'string' },
+  'unbias-quantile': { type: 'string' },
+  spec: { type: 'string' },
+  'train-split': { type: 'string' },
+  'test-split': { type: 'string' },
+  threads: { type: 'string' },
+  browser: { type: 'string' },
+};
+
+/** "base,ESMM" → kinds and the names as given; unknown or repeated names are usage errors. */
+export function parseModelList(s: string | undefined, command: string): { kinds: ModelKind[]; names: string[] } {
+  if (s === undefined) return { kinds: [...PAPER_ORDER], names: [...PAPER_ORDER] };
+  const names = s.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (names.length === 0) throw new UsageError(`--models needs at least one of ${MODEL_KINDS.join(', ')}`, command);
+  const kinds = names.map((n) => {
+    try {
+      return parseModelKind(n);
+    } catch (e) {
+      throw new UsageError(`--models: ${(e as Error).message}`, command);
+    }
+  });
+  const dup = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (dup) throw new UsageError(`--models lists ${dup} twice`, command);
+  return { kinds, names };
+}
+
+export async function experimentCommand(argv: string[]): Promise<void> {
+  const cmd = 'experiment';
+  const v = parseCommand(cmd, argv, EXPERIMENT_OPTIONS);
+  if (v.help) return void process.stdout.write(EXPERIMENT_HELP);
+  const dataDir = requireString(v, 'data', cmd);
+  const out = requireString(v, 'out', cmd);
+  const { kinds, names } = parseModelList(optString(v, 'models'), cmd);
+  const runs = numberOpt(v, 'runs', 10, cmd, { min: 1, max: 1000, integer: true });
+  const seed = numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1 - runs, integer: true });
+  const sampling = {
+    amanRate: numberOpt(v, 'aman-rate', SAMPLING_DEFAULTS.amanRate, cmd, { min: 1e-6, max: 1 }),
+    oversamplingCopies: numberOpt(v, 'oversampling-k', SAMPLING_DEFAULTS.oversamplingCopies, cmd, { min: 1, max: 1000, integer: true }),
+    unbiasQuantile: numberOpt(v, 'unbias-quantile', SAMPLING_DEFAULTS.unbiasQuantile, cmd, { min: 1e-6, max: 1 }),
+  };
+  const training = {
+    epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
+    batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
+    lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
+    optimizer: choiceOpt(v, 'optimizer', ['adam', 'adagrad'] as const, 'adam', cmd),
+  };
+  const hidden = layersOpt(v, 'hidden', [360, 200, 80], cmd);
+  const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });
+  const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
+  const chromium = chooseChromium(optString(v, 'browser') ?? 'auto');
+  const quiet = v.quiet === true;
+  const log = (line: string) => {
+    if (!quiet) process.stderr.write((process.stderr.isTTY ? '\r\x1b[K' : '') + line + '\n');
+  };
+
+  const t0 = Date.now();
+  const train = await loadSplit(v, dataDir, optString(v, 'train-split') ?? 'train', cmd);
+  const test = await loadSplit(v, dataDir, optString(v, 'test-split') ?? 'test', cmd);
+  const spec = chooseSpec(v, train);
+  const config: ExperimentConfig = {
+    models: kinds,
+    runs,
+    seed,
+    shape: { inputDim: inputWidth(spec), hidden, dropout },
+    training,
+    sampling,
+    threads,
+  };
+  // Work = training and evaluation samples (the bar's rate and ETA are in those).
+  const total = estimatedWorkPerRun(train, test, config) * runs;
+  const progress = new Progress({ label: 'experiment', total, unit: 'samples', quiet, logEvery: 30 });
+  const records = await runExperiment(train, test, spec, config, {
+    onProgress: (done, _total, what) => progress.update(done, what),
+    onRun: (r) => log(runLine(r, runs, kinds, names)),
+  });
+  progress.finish('done');
+
+  const results = buildResults({
+    config,
+    names,
+    dataDir,
+    train: { impressions: train.numSamples, clicks: train.clicks, conversions: train.conversions },
+    test: { impressions: test.numSamples, clicks: test.clicks, conversions: test.conversions },
+    records,
+    seconds: (Date.now() - t0) / 1000,
+  });
+  const command = ['esmm', cmd, ...argv].map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+  const written = await writeReport(out, results, { command, chromium });
+  process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results));
+  process.stdout.write(`\nwrote ${written.files.length} files to ${out}: results.json, report.html${written.check ? `, ${written.check.screenshots.size} PNGs` : ''}\n`);
+  if (written.check)
+    process.stdout.write(`report.html checked in Chromium: ${written.check.plots.length} plots, every line, bar and dot drawn, no console errors\n`);
+  else log(`no Chromium${chromium === null && optString(v, 'browser') !== 'off' ? ' found' : ''}: report.html was not checked in a browser and no PNGs were written`);
+}
+
+/** One line per finished run: its seed, time, and every model's CVR / CTCVR AUC in %. */
+function runLine(r: RunRecord, runs: number, kinds: ModelKind[], names: string[]): string {
+  const parts = kinds.map((k, i) => {
+    const m = r.models[k];
+    const name = names[i]!.toUpperCase() === displayName(k) ? displayName(k) : names[i]!;
+    const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
+    return m ? `${name} ${pct(m.metrics.cvr_auc)}/${pct(m.metrics.ctcvr_auc)}` : `${name} -`;
+  });
+  return `run ${r.run + 1}/${runs} (seed ${r.seed}, ${r.seconds.toFixed(0)} s) CVR/CTCVR AUC %: ${parts.join('  ')}`;
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli, tempDir } from '../test-support/cli.js';
+import { findChromium } from './browser.js';
+import type { ExperimentResults } from './results.js';
+
+const dir = tempDir('experiment');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const NAMES = ['BASE', 'AMAN', 'OVERSAMPLING', 'UNBIAS', 'DIVISION', 'ESMM-NS', 'ESMM'];
+
+test('esmm experiment: all seven models, two runs, the table, results.json and a report the browser draws', () => {
+  const data = join(dir, 'data');
+  const gen = runCli(['generate', '--out', data, '--train', '6000', '--test', '2000', '--seed', '4', '--ctr', '0.1', '--cvr', '0.2', '-q']);
+  assert.equal(gen.status, 0, gen.stderr);
+  const out = join(dir, 'report');
+  const r = runCli(['experiment', '--data', data, '--out', out, '--runs', '2', '--seed', '3', '--hidden', '8', '--batch-size', '256', '--lr', '0.003']);
+  assert.equal(r.status, 0, r.stderr);
+  // One line per finished run on stderr, the table on stdout.
+  const runLines = r.stderr.split('\n').filter((l) => /^(\r\x1b\[K)?run \d\/2 \(seed \d/.test(l));
+  assert.equal(runLines.length, 2, r.stderr);
+  for (const name of NAMES) {
+    assert.match(runLines[0]!, new RegExp(` ${name} \\d+\\.\\d\\d/\\d+\\.\\d\\d`));
+    assert.match(r.stdout, new RegExp(`^\\| ${name} \\| \\d+\\.\\d\\d ± \\d+\\.\\d\\d \\| \\d+\\.\\d\\d ± \\d+\\.\\d\\d \\|`, 'm'));
+  }
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ExperimentResults;
+  assert.deepEqual(Object.keys(results.models), ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm']);
+  for (const m of Object.values(results.models)) {
+    for (const metric of [m.cvr_auc, m.ctcvr_auc, m.cvr_auc_entire_space_truth!]) {
+      assert.equal(metric.runs.length, 2);
+      assert.ok(metric.runs.every((v) => v > 0 && v < 1));
+      assert.ok(Math.abs(metric.mean - (metric.runs[0]! + metric.runs[1]!) / 2) < 1e-12);
+    }
+  }
+  assert.deepEqual(results.seeds, [3, 4]);
+  // Sharing: the models with a CTR net report the same pCTR AUC (one net per run).
+  const ctr = ['base', 'aman', 'oversampling', 'unbias', 'division'].map((k) => results.models[k]!.ctr_auc.runs.join());
+  assert.equal(new Set(ctr).size, 1);
+  assert.ok(existsSync(join(out, 'report.html')));
+  if (findChromium()) {
+    assert.match(r.stdout, /report\.html checked in Chromium: \d+ plots, every line, bar and dot drawn, no console errors/);
+    for (const plot of ['roc-cvr', 'roc-ctcvr', 'calibration-cvr', 'calibration-ctcvr', 'truth-mae'])
+      assert.ok(existsSync(join(out, 'png', `${plot}.png`)), `${plot}.png`);
+  }
+});
+
+test('esmm experiment: unknown or repeated models are usage errors', () => {
+  const bad = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--models', 'base,esmn']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--models: unknown model 'esmn': choose one of esmm, base, aman, oversampling, unbias, division, esmm-ns/);
+  const twice = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--models', 'esmm,ESMM']);
+  assert.equal(twice.status, 2);
+  assert.match(twice.stderr, /--models lists esmm twice/);
+  const rate = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--aman-rate', '2']);
+  assert.equal(rate.status, 2);
+  assert.match(rate.stderr, /--aman-rate must be a number in \[0\.000001, 1\], got 2/);
+});

@@ -1,0 +1,187 @@
+/**
+ * results.json and the markdown table: every metric as mean ± sample std over the runs, with
+ * each run's value; curves averaged over the runs point by point.
+ */
+import type { ModelKind } from '../models/model-kinds.js';
+import type { LossCurve } from '../train/trainer.js';
+import type { CalibrationBucket } from './curves.js';
+import { ROC_POINTS, meanCurve } from './curves.js';
+import { PAPER_TABLE2, displayName, formatPaper } from './paper.js';
+import type { ExperimentConfig, ModelRun, RunRecord } from './runner.js';
+import { formatPercent, summarize, type Summary } from './stats.js';
+
+export const RESULTS_FORMAT = 'esmm-experiment-results';
+
+export interface SplitCounts {
+  impressions: number;
+  clicks: number;
+  conversions: number;
+}
+
+export interface ModelResults {
+  kind: ModelKind;
+  /** AUCs and losses as fractions (0.6856, not 68.56), like `esmm evaluate --json`. */
+  cvr_auc: Summary;
+  ctcvr_auc: Summary;
+  ctr_auc: Summary;
+  cvr_logloss: Summary;
+  ctcvr_logloss: Summary;
+  /** Simulated data only (null otherwise): pCVR against the truth over all impressions. */
+  cvr_auc_entire_space_truth: Summary | null;
+  pcvr_mae_truth_clicked: Summary | null;
+  pcvr_mae_truth_unclicked: Summary | null;
+  /** The model's own training (a shared CTR net is counted once, under shared_ctr). */
+  train_seconds: Summary;
+  trained_samples: Summary;
+  eval_seconds: Summary;
+  paper: { cvr_auc_percent: [number, number]; ctcvr_auc_percent: [number, number] };
+  curves: {
+    /** TPR at FPR = i / (ROC_POINTS - 1), mean over the runs. */
+    roc_cvr_tpr: number[];
+    roc_ctcvr_tpr: number[];
+    calibration_cvr: CalibrationBucket[];
+    calibration_ctcvr: CalibrationBucket[];
+    calibration_truth: CalibrationBucket[] | null;
+  };
+  /** Per run, the loss curve of each component the model trained itself. */
+  loss_curves: LossCurve[][];
+}
+
+export interface ExperimentResults {
+  format: typeof RESULTS_FORMAT;
+  version: 1;
+  config: ExperimentConfig & { data: string };
+  data: { train: SplitCounts; test: SplitCounts; truth: boolean };
+  seeds: number[];
+  seconds: number;
+  /** The CTR net shared by BASE, AMAN, OVERSAMPLING, UNBIAS and DIVISION; null when none ran. */
+  shared_ctr: { train_seconds: Summary; trained_samples: Summary; loss_curves: LossCurve[] } | null;
+  /** By the names given to --models. */
+  models: Record<string, ModelResults>;
+}
+
+export interface ResultsInput {
+  config: ExperimentConfig;
+  /** The model names as given (same order as config.models). */
+  names: string[];
+  dataDir: string;
+  train: SplitCounts;
+  test: SplitCounts;
+  records: RunRecord[];
+  seconds: number;
+}
+
+export function buildResults(input: ResultsInput): ExperimentResults {
+  const { config, names, records } = input;
+  const models: Record<string, ModelResults> = {};
+  config.models.forEach((kind, i) => {
+    const runs = records.map((r) => r.models[kind]).filter((m): m is ModelRun => m !== undefined);
+    models[names[i]!] = modelResults(kind, runs);
+  });
+  const shared = records.map((r) => r.sharedCtr).filter((s) => s !== null);
+  const truth = Object.values(models).some((m) => m.cvr_auc_entire_space_truth !== null);
+  return {
+    format: RESULTS_FORMAT,
+    version: 1,
+    config: { ...config, data: input.dataDir },
+    data: { train: input.train, test: input.test, truth },
+    seeds: records.map((r) => r.seed),
+    seconds: input.seconds,
+    shared_ctr:
+      shared.length > 0
+        ? {
+            train_seconds: summarize(shared.map((s) => s.seconds)),
+            trained_samples: summarize(shared.map((s) => s.trainedSamples)),
+            loss_curves: shared.map((s) => s.lossCurve),
+          }
+        : null,
+    models,
+  };
+}
+
+function modelResults(kind: ModelKind, runs: ModelRun[]): ModelResults {
+  const metric = (pick: (r: ModelRun) => number) => summarize(runs.map(pick));
+  const truthMetric = (pick: (r: ModelRun) => number | undefined): Summary | null => {
+    const values = runs.map(pick);
+    return values.every((v): v is number => v !== undefined) && values.length > 0 ? summarize(values) : null;
+  };
+  const truthCurves = runs.map((r) => r.curves.calibrationTruth);
+  return {
+    kind,
+    cvr_auc: metric((r) => r.metrics.cvr_auc),
+    ctcvr_auc: metric((r) => r.metrics.ctcvr_auc),
+    ctr_auc: metric((r) => r.metrics.ctr_auc),
+    cvr_logloss: metric((r) => r.metrics.cvr_logloss),
+    ctcvr_logloss: metric((r) => r.metrics.ctcvr_logloss),
+    cvr_auc_entire_space_truth: truthMetric((r) => r.metrics.cvr_auc_entire_space_truth),
+    pcvr_mae_truth_clicked: truthMetric((r) => r.metrics.pcvr_mae_truth_clicked),
+    pcvr_mae_truth_unclicked: truthMetric((r) => r.metrics.pcvr_mae_truth_unclicked),
+    train_seconds: metric((r) => r.trainSeconds),
+    trained_samples: metric((r) => r.trainedSamples),
+    eval_seconds: metric((r) => r.evalSeconds),
+    paper: { cvr_auc_percent: PAPER_TABLE2[kind].cvr, ctcvr_auc_percent: PAPER_TABLE2[kind].ctcvr },
+    curves: {
+      roc_cvr_tpr: meanCurve(runs.map((r) => r.curves.rocCvr)),
+      roc_ctcvr_tpr: meanCurve(runs.map((r) => r.curves.rocCtcvr)),
+      calibration_cvr: meanBuckets(runs.map((r) => r.curves.calibrationCvr)),
+      calibration_ctcvr: meanBuckets(runs.map((r) => r.curves.calibrationCtcvr)),
+      calibration_truth: truthCurves.every((c) => c !== null) && truthCurves.length > 0 ? meanBuckets(truthCurves as CalibrationBucket[][]) : null,
+    },
+    loss_curves: runs.map((r) => r.lossCurves),
+  };
+}
+
+/** Bucket-by-bucket mean over runs (equal-count buckets: the same share of examples each run). */
+function meanBuckets(runs: CalibrationBucket[][]): CalibrationBucket[] {
+  const len = Math.min(...runs.map((r) => r.length));
+  if (!Number.isFinite(len)) return [];
+  const pick = (f: (b: CalibrationBucket) => number) => meanCurve(runs.map((r) => r.slice(0, len).map(f)));
+  const pred = pick((b) => b.meanPrediction);
+  const observed = pick((b) => b.observed);
+  const count = pick((b) => b.count);
+  return pred.map((p, i) => ({ meanPrediction: p, observed: observed[i]!, count: count[i]! }));
+}
+
+/** The FPR grid the ROC curves are sampled on. */
+export function rocGrid(): number[] {
+  return Array.from({ length: ROC_POINTS }, (_, i) => i / (ROC_POINTS - 1));
+}
+
+const num = (s: Summary | null, digits: number) =>
+  !s || !Number.isFinite(s.mean) ? 'n/a' : s.std === null ? s.mean.toFixed(digits) : `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
+
+/** The markdown table: our runs next to the paper's Table 2. */
+export function markdownTable(results: ExperimentResults): string {
+  const truth = results.data.truth;
+  const head = ['model', 'CVR AUC', 'CTCVR AUC'];
+  if (truth) head.push('CVR AUC entire space (truth)', 'pCVR MAE clicked', 'pCVR MAE unclicked');
+  head.push('paper CVR AUC', 'paper CTCVR AUC', 'train s / run');
+  const rows = Object.entries(results.models).map(([name, m]) => {
+    const cells = [displayName(m.kind) + (name.toUpperCase() === displayName(m.kind) ? '' : ` (${name})`), formatPercent(m.cvr_auc), formatPercent(m.ctcvr_auc)];
+    if (truth)
+      cells.push(
+        formatPercent(m.cvr_auc_entire_space_truth ?? undefined),
+        num(m.pcvr_mae_truth_clicked, 4),
+        num(m.pcvr_mae_truth_unclicked, 4),
+      );
+    cells.push(formatPaper(m.paper.cvr_auc_percent), formatPaper(m.paper.ctcvr_auc_percent), m.train_seconds.mean.toFixed(0));
+    return cells;
+  });
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |\n`;
+  return line(head) + line(head.map(() => '---')) + rows.map(line).join('');
+}
+
+/** What the table's columns mean, under it. */
+export function tableNotes(results: ExperimentResults): string {
+  const runs = results.seeds.length;
+  const shared = results.shared_ctr ? `; the shared CTR net trains in ${results.shared_ctr.train_seconds.mean.toFixed(0)} s per run, not counted above` : '';
+  return (
+    `AUC in %, mean ± sample std over ${runs} run${runs === 1 ? '' : 's'} (seeds ${results.seeds.join(', ')}). ` +
+    'CVR AUC: pCVR on clicked test impressions; CTCVR AUC: pCTCVR on all test impressions' +
+    (results.data.truth
+      ? '; entire space: pCVR against conversions drawn from the true p(conversion | click) for every test impression; MAE: |pCVR - true p(conversion | click)|'
+      : '') +
+    shared +
+    '.\n'
+  );
+}

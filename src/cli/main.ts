@@ -3,18 +3,24 @@ import { DataError } from '../data/types.js';
 import { UsageError } from './args.js';
 import { demoCommand } from './commands/demo.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { experimentCommand } from './commands/experiment.js';
 import { generateCommand } from './commands/generate.js';
 import { predictCommand } from './commands/predict.js';
 import { prepareCommand } from './commands/prepare.js';
 import { trainCommand } from './commands/train.js';
+import { serveCommand } from './commands/serve.js';
+import { exportCommand } from './commands/export.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; about: string }> = {
   demo: { run: demoCommand, about: 'generate data, train BASE and ESMM, print the comparison' },
   generate: { run: generateCommand, about: 'write a simulated dataset in the raw Ali-CCP layout' },
   prepare: { run: prepareCommand, about: 'convert raw splits into the binary training cache' },
-  train: { run: trainCommand, about: 'train ESMM or BASE and save the model' },
+  train: { run: trainCommand, about: 'train ESMM (or BASE and the other Table 2 models) and save it' },
   evaluate: { run: evaluateCommand, about: 'exact CTR / CVR / CTCVR AUC and log loss of a saved model' },
   predict: { run: predictCommand, about: 'write pCTR, pCVR, pCTCVR for every impression of a split' },
+  experiment: { run: experimentCommand, about: "the paper's Table 2: all seven models, repeated runs, report.html" },
+  serve: { run: serveCommand, about: 'serve a model over HTTP (TensorFlow Serving REST API)' },
+  export: { run: exportCommand, about: 'write a model as one ONNX graph (embeddings included)' },
 };
 
 function usage(): string {

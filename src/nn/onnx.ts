@@ -9,6 +9,7 @@ import {
   AttributeType,
   ModelProto,
   type AttributeMessage,
+  type GraphMessage,
   type ModelMessage,
   type NodeMessage,
   type ValueInfoMessage,
@@ -16,34 +17,39 @@ import {
 
 export const OPSET_VERSION = 18;
 export const IR_VERSION = 8;
-const PRODUCER = 'esmm-ts';
+export const PRODUCER = 'esmm-ts';
 
 export function toOnnxModel(graph: Graph): Uint8Array {
+  const message: ModelMessage = {
+    ir_version: IR_VERSION,
+    opset_import: [{ domain: '', version: OPSET_VERSION }],
+    producer_name: PRODUCER,
+    producer_version: '1',
+    graph: graphMessage(graph),
+  };
+  return ModelProto.encode(message).finish();
+}
+
+/** The GraphProto message of a graph (for callers that assemble a model from several graphs). */
+export function graphMessage(graph: Graph): GraphMessage {
   const valueInfo = (name: string): ValueInfoMessage => {
     const t = graph.types.get(name);
     if (!t) throw new Error(`graph '${graph.name}': no type for '${name}'`);
     const dim = t.shape.map((d) => (d === 'batch' ? { dim_param: 'batch' } : { dim_value: d }));
     return { name, type: { tensor_type: { elem_type: ONNX_ELEM_CODE[t.elem], shape: { dim } } } };
   };
-  const message: ModelMessage = {
-    ir_version: IR_VERSION,
-    opset_import: [{ domain: '', version: OPSET_VERSION }],
-    producer_name: PRODUCER,
-    producer_version: '1',
-    graph: {
-      name: graph.name,
-      node: graph.nodes.map(nodeMessage),
-      initializer: [...graph.initializers.values()].map((init) => ({
-        name: init.name,
-        dims: [...init.dims],
-        data_type: ONNX_ELEM_CODE[elemOf(init.data)],
-        raw_data: littleEndianBytes(init.data),
-      })),
-      input: graph.inputs.map(valueInfo),
-      output: graph.outputs.map(valueInfo),
-    },
+  return {
+    name: graph.name,
+    node: graph.nodes.map(nodeMessage),
+    initializer: [...graph.initializers.values()].map((init) => ({
+      name: init.name,
+      dims: [...init.dims],
+      data_type: ONNX_ELEM_CODE[elemOf(init.data)],
+      raw_data: littleEndianBytes(init.data),
+    })),
+    input: graph.inputs.map(valueInfo),
+    output: graph.outputs.map(valueInfo),
   };
-  return ModelProto.encode(message).finish();
 }
 
 function nodeMessage(node: GraphNode, index: number): NodeMessage {

@@ -16,7 +16,8 @@ export const TRAIN_HELP = `esmm train --data DIR --out MODEL_DIR [options]
 Trains a model on the train split of DIR (raw Ali-CCP files, PaddleRec or CSV; prepared into a
 binary cache on first use) and saves it to MODEL_DIR.
 
-  --model esmm|base        esmm (default) or the paper's BASE (CTR net + CVR net on clicks)
+  --model KIND             esmm (default), base (the paper's BASE: CTR net + CVR net on clicks),
+                           aman, oversampling, unbias, division, esmm-ns (see README, Experiments)
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
   --epochs E               passes over the data (default 1)
   --batch-size B           samples per step (default 1024)

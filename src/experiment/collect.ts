@@ -7,6 +7,7 @@ import type { SampleSource } from '../data/sample-source.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import { predictAll } from '../train/predict-all.js';
 import { ROC_POINTS, calibrationBuckets, rocOnGrid, type CalibrationBucket } from './curves.js';
+import { ScoreBuffer } from '../metrics/binary-task.js';
 
 export const CALIBRATION_BUCKETS = 10;
 
@@ -21,29 +22,12 @@ export interface ModelCurves {
   calibrationTruth: CalibrationBucket[] | null;
 }
 
-/** Growable float32 array (predictions are float32). */
-class Floats {
-  private buf = new Float32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Float32Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = v;
-  }
-  view(): Float32Array {
-    return this.buf.subarray(0, this.length);
-  }
-}
-
 /** One pass over `test`; memory: a few float32 values per impression, released on return. */
 export async function collectCurves(model: CvrModel, test: SampleSource, opts: { quiet?: boolean } = {}): Promise<ModelCurves> {
-  const cvr = { pos: new Floats(), neg: new Floats() };
-  const ctcvr = { pos: new Floats(), neg: new Floats() };
-  const pcvrAll = new Floats();
-  const truth = new Floats();
+  const cvr = { pos: new ScoreBuffer(), neg: new ScoreBuffer() };
+  const ctcvr = { pos: new ScoreBuffer(), neg: new ScoreBuffer() };
+  const pcvrAll = new ScoreBuffer();
+  const truth = new ScoreBuffer();
   let hasTruth = true;
   await predictAll(
     model,
@@ -61,7 +45,7 @@ export async function collectCurves(model: CvrModel, test: SampleSource, opts: {
     },
     { quiet: opts.quiet ?? true, label: `curves ${model.config.kind}` },
   );
-  const calibration = (task: { pos: Floats; neg: Floats }) => {
+  const calibration = (task: { pos: ScoreBuffer; neg: ScoreBuffer }) => {
     const pos = task.pos.view();
     const neg = task.neg.view();
     const scores = new Float32Array(pos.length + neg.length);
@@ -71,7 +55,7 @@ export async function collectCurves(model: CvrModel, test: SampleSource, opts: {
     return calibrationBuckets(scores, labels, CALIBRATION_BUCKETS);
   };
   // Like the AUC, a ROC curve needs both classes: without, it is NaN (null in JSON, not drawn).
-  const roc = (task: { pos: Floats; neg: Floats }) =>
+  const roc = (task: { pos: ScoreBuffer; neg: ScoreBuffer }) =>
     task.pos.length > 0 && task.neg.length > 0 ? Array.from(rocOnGrid(task.pos.view(), task.neg.view())) : new Array<number>(ROC_POINTS).fill(NaN);
   return {
     rocCvr: roc(cvr),

@@ -2,7 +2,7 @@ import { aucFromSplit } from './auc.js';
 import { crossEntropy } from './logloss.js';
 
 /** Growable Float32Array: predictions are float32, so storing them as float32 loses nothing. */
-class ScoreBuffer {
+export class ScoreBuffer {
   private buf = new Float32Array(1024);
   length = 0;
   push(v: number): void {

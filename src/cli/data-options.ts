@@ -32,6 +32,7 @@ export async function loadSplit(
     split,
     format: choiceOpt(values, 'format', FORMATS, 'auto', command),
     strict: values.strict === true,
+    force: values.force === true,
     ...(cacheDir ? { cacheDir } : {}),
     onProgress: (p) => {
       if (quiet) return;

@@ -9,12 +9,13 @@ Bad lines are counted by kind and reported with their first line numbers; --stri
 first one.
 
   --split NAME       train, test, or all (default all)
+  --force            rebuild the cache even when the raw files are unchanged
   --cache-dir DIR    where caches go (default DIR/.esmm-cache)
   --format auto|aliccp|paddlerec|csv
   --strict, -q as for train
 `;
 
-export const PREPARE_OPTIONS: Options = { ...DATA_OPTIONS, split: { type: 'string' } };
+export const PREPARE_OPTIONS: Options = { ...DATA_OPTIONS, split: { type: 'string' }, force: { type: 'boolean' } };
 
 export async function prepareCommand(argv: string[]): Promise<void> {
   const cmd = 'prepare';

@@ -1,4 +1,4 @@
-import { generateDataset } from '../../data/simulate/generate.js';
+import { generateDataset, type GenerateOptions } from '../../data/simulate/generate.js';
 import { Progress } from '../../util/progress.js';
 import { numberOpt, parseCommand, requireString, type Options } from '../args.js';
 
@@ -46,15 +46,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
 }
 
 /** generateDataset with a progress bar per split. */
-export async function generate(opts: {
-  outDir: string;
-  train: number;
-  test: number;
-  seed: number;
-  ctr?: number;
-  cvr?: number;
-  quiet?: boolean;
-}): ReturnType<typeof generateDataset> {
+export async function generate(
+  opts: Omit<GenerateOptions, 'onProgress'> & { quiet?: boolean },
+): ReturnType<typeof generateDataset> {
   const bars = new Map<string, Progress>();
   const { quiet, ...rest } = opts;
   const summary = await generateDataset({

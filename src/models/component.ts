@@ -3,12 +3,14 @@ import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingCollection, type PoolMode } from '../sparse/embedding-collection.js';
 import { fnv1a32 } from '../util/fnv.js';
 import { Rng, mix32 } from '../util/rng.js';
-import { DenseNet, embeddingCopies, initParams, type ParamSet } from './dense.js';
+import { DenseNet, embeddingCopies, initParams, type DenseNetMode, type ParamSet } from './dense.js';
 import type { ComponentDef } from './model-kinds.js';
 
 /** Embeddings + dense net of one component, built from its definition. */
 export class Component {
   private pooled = new Float32Array(0);
+  /** Dense inputs of predict calls, reused but never shared by two calls in flight. */
+  private readonly spareInputs: Float32Array[] = [];
 
   private constructor(
     readonly def: ComponentDef,
@@ -24,7 +26,7 @@ export class Component {
     def: ComponentDef,
     spec: FeatureSpec,
     seed: number,
-    opts: { threads?: number; params?: ParamSet } = {},
+    opts: { threads?: number; params?: ParamSet; mode?: DenseNetMode } = {},
   ): Promise<Component> {
     const salt = fnv1a32(def.name);
     const embeddings = new EmbeddingCollection(embeddingSpecOf(def, spec), mix32(seed ^ salt));
@@ -32,6 +34,7 @@ export class Component {
     const net = await DenseNet.create(def.dense, params, {
       threads: opts.threads ?? 2,
       seed: mix32(seed ^ (salt + 1)),
+      ...(opts.mode ? { mode: opts.mode } : {}),
     });
     return new Component(def, embeddings, net);
   }
@@ -43,8 +46,16 @@ export class Component {
     return this.embeddings.forward(batch, this.pooled.subarray(0, width), mode);
   }
 
+  /** Safe to call again before an earlier call has resolved (each call pools into its own buffer). */
   async predict(batch: Batch): Promise<Record<string, Float32Array>> {
-    return this.net.predict(this.pool(batch, 'infer'), batch.size);
+    const width = batch.size * this.def.dense.inputDim;
+    let x = this.spareInputs.pop();
+    if (!x || x.length < width) x = new Float32Array(width);
+    try {
+      return await this.net.predict(this.embeddings.forward(batch, x.subarray(0, width), 'infer'), batch.size);
+    } finally {
+      this.spareInputs.push(x);
+    }
   }
 
   async release(): Promise<void> {

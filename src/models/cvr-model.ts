@@ -1,7 +1,7 @@
 import type { Batch } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { Component } from './component.js';
-import type { ParamSet } from './dense.js';
+import type { DenseNetMode, ParamSet } from './dense.js';
 import { componentsOf, type ComponentDef, type DenseShape, type ModelKind, type SamplingOptions } from './model-kinds.js';
 
 /** What every model predicts for a batch, one value per impression. */
@@ -29,6 +29,8 @@ export interface CreateOptions {
    * shared by several models. The model does not own them: release() leaves them to their owner.
    */
   shared?: readonly Component[];
+  /** 'predict': no training sessions, weights baked into the inference graphs (see DenseNet). */
+  mode?: DenseNetMode;
 }
 
 /** A trained or training CVR model: its components and how their outputs combine. */
@@ -58,6 +60,7 @@ export class CvrModel {
         const c = await Component.create(def, config.spec, config.seed, {
           ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
           ...(params ? { params } : {}),
+          ...(opts.mode ? { mode: opts.mode } : {}),
         });
         components.push(c);
         owned.add(c);

@@ -351,6 +351,30 @@ test('DenseNet: a baked inference model predicts what predict() does; partial ba
   }
 });
 
+test('DenseNet in predict mode: weights baked in, the same predictions as train mode; it refuses to train', async () => {
+  for (const spec of [ESMM, SINGLE, ESMM_NS]) {
+    const params = initParams(spec, new Rng(4));
+    const trainMode = await DenseNet.create(spec, params, { threads: 1 });
+    const predictMode = await DenseNet.create(spec, params, { threads: 1, mode: 'predict' });
+    try {
+      assert.equal(trainMode.mode, 'train');
+      assert.equal(predictMode.mode, 'predict');
+      for (const n of [1, 6]) {
+        const x = Float32Array.from({ length: n * spec.inputDim }, (_, i) => Math.cos(3 * i));
+        const expected = await trainMode.predict(x, n);
+        const actual = await predictMode.predict(x, n);
+        for (const [name, values] of Object.entries(expected)) assertClose(actual[name]!, values, 1e-6, `${spec.kind} ${name} batch ${n}`);
+      }
+      const one = new Float32Array(1);
+      const labels = spec.kind === 'single' ? { label: one } : { click: one, ctcvr: one };
+      await assert.rejects(predictMode.trainStep(new Float32Array(spec.inputDim), 1, labels, one), /loaded for prediction only/);
+    } finally {
+      await trainMode.release();
+      await predictMode.release();
+    }
+  }
+});
+
 test('DenseNet: extreme logits keep the loss and gradients finite (float32)', async () => {
   const spec: DenseSpec = { kind: 'esmm', inputDim: 6, hidden: [5, 4], dropout: 0 };
   const net = await DenseNet.create(spec, initParams(spec, new Rng(12)), { threads: 1 });

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseSpec } from '../features/spec.js';
-import type { DenseSpec, ParamSet } from '../models/dense.js';
+import type { DenseNetMode, DenseSpec, ParamSet } from '../models/dense.js';
 import { CvrModel, type ModelConfig } from '../models/cvr-model.js';
 import { parseModelKind, type DenseShape } from '../models/model-kinds.js';
 import { packageRoot } from '../util/paths.js';
@@ -96,7 +96,8 @@ export function readManifest(dir: string): ModelManifest {
   return m;
 }
 
-export async function loadModel(dir: string, opts: { threads?: number } = {}): Promise<CvrModel> {
+/** opts.mode 'predict' loads for prediction alone (faster, cannot train: see DenseNet). */
+export async function loadModel(dir: string, opts: { threads?: number; mode?: DenseNetMode } = {}): Promise<CvrModel> {
   const m = readManifest(dir);
   const spec = parseSpec(m.spec, join(dir, 'model.json') + ' (spec)');
   const config: ModelConfig = { kind: parseModelKind(m.kind), spec, shape: m.shape, seed: m.seed };

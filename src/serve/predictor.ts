@@ -60,7 +60,7 @@ export class Predictor {
   }
 
   static async load(dir: string, opts: PredictorOptions = {}): Promise<Predictor> {
-    const model = await loadModel(dir, { threads: opts.threads ?? 1 });
+    const model = await loadModel(dir, { threads: opts.threads ?? 1, mode: 'predict' });
     try {
       return Predictor.fromModel(model, opts);
     } catch (e) {

@@ -34,7 +34,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   const modelDir = requireString(v, 'model', cmd);
   const batchSize = numberOpt(v, 'batch-size', 4096, cmd, { min: 1, max: 1 << 20, integer: true });
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
-  const model = await loadModel(modelDir, { threads });
+  const model = await loadModel(modelDir, { threads, mode: 'predict' });
   try {
     const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'test', cmd);
     const r = await evaluateModel(model, split, { batchSize, quiet: v.quiet === true || v.json === true });

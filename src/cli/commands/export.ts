@@ -33,7 +33,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const out = requireString(v, 'out', cmd);
   choiceOpt(v, 'format', ['onnx'] as const, 'onnx', cmd);
   const instances = numberOpt(v, 'check-instances', 256, cmd, { min: 1, max: 1 << 16, integer: true });
-  const model = await loadModel(modelDir, { threads: 1 });
+  const model = await loadModel(modelDir, { threads: 1, mode: 'predict' });
   try {
     const { onnx, check } = await exportOnnxChecked(model, { instances });
     const tmp = `${out}.tmp-${process.pid}`;

@@ -32,7 +32,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
   const out = requireString(v, 'out', cmd);
   const batchSize = numberOpt(v, 'batch-size', 4096, cmd, { min: 1, max: 1 << 20, integer: true });
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
-  const model = await loadModel(modelDir, { threads });
+  const model = await loadModel(modelDir, { threads, mode: 'predict' });
   const tmp = `${out}.tmp-${process.pid}`;
   let fd = -1;
   try {

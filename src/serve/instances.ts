@@ -17,6 +17,8 @@
 import { featureKey } from '../data/feature-key.js';
 import { PADDING_KEY, type FeatureRows } from '../data/types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
+import { readInstancesJson, type JsonContext } from './instances-json.js';
+import { RowsWriter } from './rows-writer.js';
 
 export type FeatureId = number | string;
 /** An id, or an [id, value] pair. */
@@ -64,6 +66,7 @@ export class InstanceParser {
   /** Scratch of every parse (parse is synchronous): only its trimmed copies leave. */
   private readonly writer = new RowsWriter();
   private readonly idBytes: Uint8Array;
+  private readonly json: JsonContext;
 
   constructor(
     spec: FeatureSpec,
@@ -75,6 +78,11 @@ export class InstanceParser {
     this.fieldList = names.length <= 30 ? names.join(', ') : `${names.slice(0, 30).join(', ')}, ... (${names.length} in all)`;
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.idBytes = new Uint8Array(3 * limits.maxIdLength);
+    this.json = {
+      fieldNames: spec.fields.map((f) => f.name),
+      limits,
+      keyOfNumber: (id) => this.keyOrMinusOne(id),
+    };
   }
 
   /** `instances` as parsed from JSON (or given by a caller): an array of instance objects. */
@@ -90,6 +98,15 @@ export class InstanceParser {
       out.endRow(r);
     }
     return out.finish();
+  }
+
+  /**
+   * The rows of a request body {"instances": [...]} read straight from its bytes, or null when
+   * the body is not in the plain shape that fast path reads (see instances-json.ts): then
+   * JSON.parse and parse() give the same rows, or the error that says what is wrong.
+   */
+  parseJson(body: Uint8Array): InstanceRows | null {
+    return readInstancesJson(body, this.json, this.writer);
   }
 
   /** The 32-bit feature key of an id, as the raw reader would store the same id text. */
@@ -208,60 +225,5 @@ export function describe(v: unknown): string {
       return 'an object';
     default:
       return typeof v;
-  }
-}
-
-/**
- * Growable jagged rows, reused from parse to parse; finish() hands out trimmed copies. A request
- * used to allocate ~14 KB of typed arrays here, and that external memory is what made V8 run its
- * stop-the-world mark-compact every second or two under load.
- */
-class RowsWriter {
-  private offsets = new Uint32Array(0);
-  private fields = new Uint8Array(256);
-  private keys = new Uint32Array(256);
-  private values = new Float32Array(256);
-  private size = 0;
-  private count = 0;
-
-  reset(count: number): this {
-    this.count = count;
-    this.size = 0;
-    if (this.offsets.length < count + 1) this.offsets = new Uint32Array(count + 1);
-    return this;
-  }
-
-  push(field: number, key: number, value: number): void {
-    if (this.size === this.keys.length) this.grow();
-    this.fields[this.size] = field;
-    this.keys[this.size] = key;
-    this.values[this.size] = value;
-    this.size++;
-  }
-
-  endRow(r: number): void {
-    this.offsets[r + 1] = this.size;
-  }
-
-  finish(): InstanceRows {
-    const n = this.size;
-    return {
-      count: this.count,
-      offsets: this.offsets.slice(0, this.count + 1),
-      fields: this.fields.slice(0, n),
-      keys: this.keys.slice(0, n),
-      values: this.values.slice(0, n),
-    };
-  }
-
-  private grow(): void {
-    const cap = this.keys.length * 2;
-    const fields = new Uint8Array(cap);
-    fields.set(this.fields);
-    const keys = new Uint32Array(cap);
-    keys.set(this.keys);
-    const values = new Float32Array(cap);
-    values.set(this.values);
-    [this.fields, this.keys, this.values] = [fields, keys, values];
   }
 }

@@ -16,7 +16,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Predictions } from '../models/cvr-model.js';
-import { InstanceError, type InstanceRows } from './instances.js';
+import { InstanceError } from './instances.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelWatcher } from './model-watcher.js';
 import { BodyError, parseJsonBody, readBody } from './request-body.js';
@@ -154,23 +154,12 @@ export class PredictionServer {
 
   /** `version`: the one the URL asks for (null: the latest). */
   private async predict(req: IncomingMessage, res: ServerResponse, version: number | null): Promise<number> {
-    let body: unknown;
+    let bytes: Uint8Array;
     try {
-      body = parseJsonBody(await readBody(req, this.opts.maxBodyBytes), this.opts.maxJsonDepth);
+      bytes = await readBody(req, this.opts.maxBodyBytes);
     } catch (e) {
-      if (!(e instanceof BodyError)) {
-        // The client went away mid-body: nobody to answer.
-        res.destroy();
-        return 499;
-      }
-      if (e.unread) {
-        res.setHeader('Connection', 'close');
-        lingerOnClose(req);
-      }
-      return this.sendError(res, 400, e.message);
+      return this.bodyProblem(e, req, res);
     }
-    const problem = requestShapeProblem(body);
-    if (problem) return this.sendError(res, 400, problem);
     const lease = this.watcher.acquire();
     try {
       // A version swapped in while the body arrived is not the one this URL asked for.
@@ -178,12 +167,23 @@ export class PredictionServer {
         return this.sendError(res, 404, `Servable not found for request: Specific(${this.opts.modelName}, ${version}); version ${lease.served.version} is served`);
       }
       const predictor = lease.served.predictor;
-      let rows: InstanceRows;
-      try {
-        rows = predictor.parse((body as { instances: unknown }).instances, 'instances');
-      } catch (e) {
-        if (e instanceof InstanceError) return this.sendError(res, 400, e.message);
-        throw e;
+      // The plain body straight from its bytes; anything else (and every error) the general way.
+      let rows = predictor.parser.parseJson(bytes);
+      if (!rows) {
+        let body: unknown;
+        try {
+          body = parseJsonBody(bytes, this.opts.maxJsonDepth);
+        } catch (e) {
+          return this.bodyProblem(e, req, res);
+        }
+        const problem = requestShapeProblem(body);
+        if (problem) return this.sendError(res, 400, problem);
+        try {
+          rows = predictor.parse((body as { instances: unknown }).instances, 'instances');
+        } catch (e) {
+          if (e instanceof InstanceError) return this.sendError(res, 400, e.message);
+          throw e;
+        }
       }
       this.metrics.requestInstances.observe(rows.count);
       const p = await predictor.predictRows(rows);
@@ -192,6 +192,20 @@ export class PredictionServer {
     } finally {
       lease.release();
     }
+  }
+
+  /** The answer to a body that could not be read or parsed. */
+  private bodyProblem(e: unknown, req: IncomingMessage, res: ServerResponse): number {
+    if (!(e instanceof BodyError)) {
+      // The client went away mid-body: nobody to answer.
+      res.destroy();
+      return 499;
+    }
+    if (e.unread) {
+      res.setHeader('Connection', 'close');
+      lingerOnClose(req);
+    }
+    return this.sendError(res, 400, e.message);
   }
 
   private status(): unknown {

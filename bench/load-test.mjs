@@ -3,7 +3,8 @@
  * Load test of `esmm serve` over loopback, bounded in time.
  *
  *   npm run build && node bench/load-test.mjs [--seconds 10] [--rate 1000] [--threads 1] [--connections 32]
- *                                            [--model DIR] [--build dist] [--scenarios 0,2]
+ *                                            [--model DIR] [--build dist] [--scenarios 0,2] [--no-pin]
+ *                                            [--server-node-options=--trace-gc]
  *
  * Without --model it first generates a dataset and trains an ESMM with the paper's shape (23
  * Ali-CCP fields, dim 18, towers 360-200-80) into bench/.data/serve (once; reused afterwards).
@@ -13,13 +14,22 @@
  *   open loop:   a fixed arrival rate (--rate requests/s), latency counted from each request's
  *                scheduled send time, so a slow server cannot hide queueing (no coordinated omission)
  *   closed loop: N connections sending back to back: the throughput ceiling
- * at 1 and 16 instances per request; and, for comparison, with micro-batching off (--max-batch 1)
- * and with an idle queue held 1 ms to gather requests (--batch-wait-ms 1).
+ * at 1 and 16 instances per request; and, for comparison, with micro-batching off (--max-batch 1),
+ * with an idle queue held 1 ms to gather requests (--batch-wait-ms 1), and the floor: a plain
+ * node:http server that parses the body and answers a fixed JSON (bench/reference-server.mjs).
+ *
+ * The load generator and the server share the machine. Where `taskset` exists and there are two
+ * or more CPUs, each gets its own (generator CPU 0, server CPU 1; --no-pin turns this off), so
+ * that neither steals the other's core in the middle of a request. The open-loop sender polls
+ * with setImmediate rather than 1 ms timers, so requests leave on time (timer ticks alone made
+ * them up to ~3 ms late at p99, and that lateness counted as latency).
  * Prints a markdown table and writes bench/.data/serve/load-test.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { cpus } from 'node:os';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +44,9 @@ const { values: opts } = parseArgs({
     build: { type: 'string', default: 'dist' },
     /** Comma-separated indices of the scenarios to run (default: all). */
     scenarios: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+    /** Node options for the server process alone, space-separated (e.g. "--trace-gc"). */
+    'server-node-options': { type: 'string', default: '' },
   },
 });
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,10 +88,16 @@ const bodiesOf = (size) => {
 const bodies = { 1: bodiesOf(1), 16: bodiesOf(16) };
 const meanIds = instances.reduce((a, inst) => a + Object.values(inst).reduce((b, e) => b + e.length, 0), 0) / instances.length;
 
-async function startServer(extra) {
-  const child = spawn(process.execPath, [cli, 'serve', '--model', modelDir, '--port', '0', '--threads', String(opts.threads), '-q', ...extra], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+const pin = !opts['no-pin'] && cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+if (pin) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+
+/** `esmm serve` (or the reference server), on CPU 1 when pinning. */
+async function startServer(extra, script = null) {
+  const nodeOptions = opts['server-node-options'].split(' ').filter(Boolean);
+  const args = script
+    ? [...nodeOptions, script]
+    : [...nodeOptions, cli, 'serve', '--model', modelDir, '--port', '0', '--threads', String(opts.threads), '-q', ...extra];
+  const child = pin ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c) => {
@@ -88,18 +107,118 @@ async function startServer(extra) {
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
+  child.stdout.on('data', (c) => process.stderr.write(c));
   return { child, url };
 }
 
-function post(agent, url, body) {
-  return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
+/**
+ * The load generator's side of HTTP/1.1 keep-alive, kept light so that it takes as little of the
+ * 2 cores from the server as it can: requests are serialized once into Buffers, and an answer is
+ * framed by its Content-Length (which the server always sends) without parsing its headers further.
+ * node:http's client spent more CPU per request than the server did.
+ */
+class Connection {
+  constructor(socket) {
+    this.socket = socket;
+    this.pending = null;
+    this.chunks = [];
+    this.closed = false;
+    socket.setNoDelay(true);
+    socket.on('data', (c) => this.onData(c));
+    socket.on('error', () => this.fail());
+    socket.on('close', () => {
+      this.closed = true;
+      this.fail();
     });
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
+  }
+
+  static open(host, port) {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, host, () => resolve(new Connection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends one request; resolves with its status (0 on a broken connection). */
+  send(bytes) {
+    return new Promise((resolve) => {
+      this.pending = resolve;
+      this.socket.write(bytes);
+    });
+  }
+
+  onData(chunk) {
+    this.chunks.push(chunk);
+    const all = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
+    const end = all.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = all.toString('latin1', 0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+    if (!(all.length >= end + 4 + length)) {
+      if (Number.isNaN(length)) this.fail();
+      else this.chunks = [all];
+      return;
+    }
+    this.chunks = [];
+    const resolve = this.pending;
+    this.pending = null;
+    resolve?.(Number(head.slice(9, 12)));
+  }
+
+  fail() {
+    const resolve = this.pending;
+    this.pending = null;
+    resolve?.(0);
+  }
+
+  close() {
+    this.socket.destroy();
+  }
+}
+
+/** Up to `size` connections; a request that finds them all busy waits for one (FIFO). */
+class ConnectionPool {
+  constructor(url, size) {
+    const u = new URL(url);
+    this.host = u.hostname;
+    this.port = Number(u.port);
+    this.path = u.pathname;
+    this.size = size;
+    this.idle = [];
+    this.waiting = [];
+    this.all = [];
+  }
+
+  async open() {
+    for (let i = 0; i < this.size; i++) this.all.push(await Connection.open(this.host, this.port));
+    this.idle.push(...this.all);
+  }
+
+  /** A body as the bytes of a whole POST request. */
+  requestBytes(body) {
+    const payload = Buffer.from(body);
+    const head = `POST ${this.path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+  }
+
+  async post(bytes) {
+    let conn = this.idle.pop() ?? (await new Promise((resolve) => this.waiting.push(resolve)));
+    // The server closes a keep-alive connection idle for 5 s; open another in its place.
+    if (conn.closed) {
+      const fresh = await Connection.open(this.host, this.port);
+      this.all[this.all.indexOf(conn)] = fresh;
+      conn = fresh;
+    }
+    const status = await conn.send(bytes);
+    const next = this.waiting.shift();
+    if (next) next(conn);
+    else this.idle.push(conn);
+    return status;
+  }
+
+  close() {
+    for (const c of this.all) c.close();
+  }
 }
 
 /**
@@ -109,10 +228,12 @@ function post(agent, url, body) {
  */
 const OPEN_LOOP_SOCKETS = 64;
 async function openLoop(url, list, perSecond) {
-  const agent = new Agent({ keepAlive: true, maxSockets: OPEN_LOOP_SOCKETS });
-  await Promise.all(Array.from({ length: OPEN_LOOP_SOCKETS }, (_, k) => post(agent, url, list[k % list.length])));
+  const pool = new ConnectionPool(url, OPEN_LOOP_SOCKETS);
+  await pool.open();
+  const requests = list.map((body) => pool.requestBytes(body));
   const total = Math.round(perSecond * seconds);
   const latencies = new Float64Array(total);
+  const sendLate = new Float64Array(total);
   let errors = 0;
   const inflight = [];
   const start = performance.now() + 50;
@@ -123,27 +244,31 @@ async function openLoop(url, list, perSecond) {
       for (; i < total && start + (i * 1000) / perSecond <= now; i++) {
         const due = start + (i * 1000) / perSecond;
         const k = i;
+        sendLate[k] = now - due;
         inflight.push(
-          post(agent, url, list[k % list.length]).then((status) => {
+          pool.post(requests[k % requests.length]).then((status) => {
             latencies[k] = performance.now() - due;
             if (status !== 200) errors++;
           }),
         );
       }
-      if (i < total) setTimeout(tick, 1);
+      if (i < total) setImmediate(tick);
       else resolve();
     };
     setTimeout(tick, 50);
   });
   await Promise.all(inflight);
   const wall = (performance.now() - start) / 1000;
-  agent.destroy();
-  return summarize(latencies, errors, wall);
+  pool.close();
+  const late = Float64Array.from(sendLate).sort();
+  return { ...summarize(latencies, errors, wall), sentLateP99: late[Math.floor(0.99 * late.length)] };
 }
 
 /** `connections` clients sending back to back for `seconds`. */
 async function closedLoop(url, list, connections) {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const pool = new ConnectionPool(url, connections);
+  await pool.open();
+  const requests = list.map((body) => pool.requestBytes(body));
   const latencies = [];
   let errors = 0;
   const until = performance.now() + seconds * 1000;
@@ -152,14 +277,14 @@ async function closedLoop(url, list, connections) {
     Array.from({ length: connections }, async (_, c) => {
       for (let k = c; performance.now() < until; k += connections) {
         const t = performance.now();
-        const status = await post(agent, url, list[k % list.length]);
+        const status = await pool.post(requests[k % requests.length]);
         latencies.push(performance.now() - t);
         if (status !== 200) errors++;
       }
     }),
   );
   const wall = (performance.now() - start) / 1000;
-  agent.destroy();
+  pool.close();
   return summarize(Float64Array.from(latencies), errors, wall);
 }
 
@@ -198,6 +323,7 @@ async function serverTotals(url) {
 /** Upper bound (ms) of the histogram bucket holding quantile q of the requests between two snapshots. */
 function serverQuantile(before, after, q) {
   const counts = after.buckets.map(([le, n], i) => [le, n - (before.buckets[i]?.[1] ?? 0)]);
+  if (counts.length === 0) return NaN;
   const total = counts[counts.length - 1][1];
   const hit = counts.find(([, n]) => n >= q * total);
   return hit ? hit[0] * 1000 : NaN;
@@ -211,13 +337,14 @@ const scenarios = [
   { name: `closed loop ${opts.connections} conn, batching off`, size: 1, extra: ['--max-batch', '1'], drive: (u, l) => closedLoop(u, l, Number(opts.connections)) },
   { name: `open loop ${rate}/s, batching off`, size: 1, extra: ['--max-batch', '1'], drive: (u, l) => openLoop(u, l, rate) },
   { name: `open loop ${rate}/s, --batch-wait-ms 1`, size: 1, extra: ['--batch-wait-ms', '1'], drive: (u, l) => openLoop(u, l, rate) },
+  { name: `reference: plain node:http, no model, open loop ${rate}/s`, size: 1, reference: true, extra: [], drive: (u, l) => openLoop(u, l, rate) },
 ];
 
 const chosen = opts.scenarios ? opts.scenarios.split(',').map((i) => scenarios[Number(i)]).filter(Boolean) : scenarios;
 const results = [];
 console.error(`model ${modelDir}; ${instances.length} test impressions, ${meanIds.toFixed(0)} ids each on average; ${seconds} s per scenario`);
 for (const s of chosen) {
-  const { child, url } = await startServer(s.extra);
+  const { child, url } = await startServer(s.extra, s.reference ? join(root, 'bench', 'reference-server.mjs') : null);
   try {
     // Warm up: sessions, JIT, connections.
     await closedLoop(`${url}/v1/models/esmm:predict`, bodies[s.size].slice(0, 50), 4).catch(() => {});
@@ -227,7 +354,7 @@ for (const s of chosen) {
     const cpuAfter = cpuSeconds(child.pid);
     const after = await serverTotals(url);
     const serverCpuMs = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / r.requests;
-    const meanBatch = (after.sum - before.sum) / Math.max(1, after.count - before.count);
+    const meanBatch = after.count > before.count ? (after.sum - before.sum) / (after.count - before.count) : NaN;
     const serverP99 = serverQuantile(before, after, 0.99);
     results.push({ scenario: s.name, instances: s.size, ...r, meanBatch, serverCpuMs, serverP99 });
     console.error(`${s.name}, ${s.size} instance(s)/request: ${JSON.stringify(results[results.length - 1])}`);
@@ -238,16 +365,17 @@ for (const s of chosen) {
 }
 
 const f = (v, d = 2) => v.toFixed(d);
-console.log('| scenario | instances/request | requests/s | instances/s | p50 ms | p99 ms | max ms | errors | server p99 ms ≤ | mean dense batch | server CPU ms/request |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(`load generator and server ${pin ? 'pinned to CPUs 0 and 1' : 'not pinned'}\n`);
+console.log('| scenario | instances/request | requests/s | instances/s | p50 ms | p99 ms | max ms | errors | server p99 ms ≤ | mean dense batch | server CPU ms/request | sent late p99 ms |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+const or = (v, d) => (v === null || v === undefined || Number.isNaN(v) ? '–' : f(v, d));
 for (const r of results) {
-  const cpu = r.serverCpuMs === null ? 'n/a' : f(r.serverCpuMs, 3);
   console.log(
     `| ${r.scenario} | ${r.instances} | ${f(r.rps, 0)} | ${f(r.rps * r.instances, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.errors} | ` +
-      `${r.serverP99} | ${f(r.meanBatch, 1)} | ${cpu} |`,
+      `${Number.isNaN(r.serverP99) ? '–' : r.serverP99} | ${or(r.meanBatch, 1)} | ${or(r.serverCpuMs, 3)} | ${or(r.sentLateP99, 2)} |`,
   );
 }
 // Other processes on the machine change every figure above: say how busy it was.
 const load = existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'n/a';
 console.log(`\nload average (1, 5, 15 min) at the end: ${load}`);
-writeFileSync(join(work, 'load-test.json'), JSON.stringify({ seconds, rate, threads: Number(opts.threads), meanIds, load, results }, null, 2) + '\n');
+writeFileSync(join(work, 'load-test.json'), JSON.stringify({ seconds, rate, threads: Number(opts.threads), pinned: pin, meanIds, load, results }, null, 2) + '\n');

@@ -36,7 +36,9 @@ import {
   PREPARED_FORMAT,
   PREPARED_VERSION,
   SAMPLES_FILE,
+  groupTableOf,
   openPreparedSplit,
+  preparedSplitOf,
   readManifest,
   writeAll,
   writeGroups,
@@ -103,29 +105,31 @@ export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit>
   }
 
   const tmp = makeTempDir(cacheRoot, split);
+  let written: { manifest: PreparedManifest; groups: GroupSections };
   try {
-    const manifest = await writePrepared(tmp, found, csvPlans, stamps, { ...opts, ...limits });
-    writeFileSyncDurable(join(tmp, MANIFEST_FILE), manifestText(manifest));
+    written = await writePrepared(tmp, found, csvPlans, stamps, { ...opts, ...limits });
+    writeFileSyncDurable(join(tmp, MANIFEST_FILE), manifestText(written.manifest));
     install(tmp, splitDir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw asCacheWriteError(e, cacheRoot);
   }
-  return { ...openPreparedSplit(splitDir), reused: false };
+  // The group table is still in memory: no need to read back what was just written.
+  return { ...preparedSplitOf(splitDir, written.manifest, groupTableOf(written.groups)), reused: false };
 }
 
 /** Limits on the size of input lines and rows: part of what a cache was built with. */
 type ReadLimits = PreparedManifest['options'];
 type WriteOptions = PrepareOptions & ReadLimits;
 
-/** Reads the input and writes samples.bin and groups.bin into `dir`; returns the manifest. */
+/** Reads the input and writes samples.bin and groups.bin into `dir`; returns the manifest and the group table. */
 async function writePrepared(
   dir: string,
   found: Exclude<SplitFiles, { kind: 'missing' }>,
   csvPlans: CsvFilePlan[],
   stamps: SourceFileStamp[],
   opts: WriteOptions,
-): Promise<PreparedManifest> {
+): Promise<{ manifest: PreparedManifest; groups: GroupSections }> {
   const fields = new FieldDictionary();
   const readOptions = { fields, strict: opts.strict === true, maxLineBytes: opts.maxLineBytes, maxRowEntries: opts.maxRowEntries };
   const reports: InputReport[] = [];
@@ -201,7 +205,7 @@ async function writePrepared(
     } finally {
       closeSync(groupsFd);
     }
-    return {
+    const manifest: PreparedManifest = {
       format: PREPARED_FORMAT,
       version: PREPARED_VERSION,
       split: opts.split,
@@ -223,6 +227,7 @@ async function writePrepared(
       warnings,
       createdAt: new Date().toISOString(),
     };
+    return { manifest, groups };
   } finally {
     truth?.close();
     closeSync(samplesFd);

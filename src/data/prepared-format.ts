@@ -235,6 +235,27 @@ export function groupSections(table: GroupTable): GroupSections {
   return { count: table.count, offsets: table.offsets, fields: [table.fields], keys: [table.keys], values: [table.values] };
 }
 
+/** The table that sections hold, in one piece (copied only when there are several). */
+export function groupTableOf(sections: GroupSections): GroupTable {
+  const join = <T extends Uint8Array | Uint32Array | Float32Array>(pieces: T[], make: (n: number) => T): T => {
+    if (pieces.length === 1) return pieces[0]!;
+    const out = make(pieces.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of pieces) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  };
+  return {
+    count: sections.count,
+    offsets: sections.offsets.subarray(0, sections.count + 1),
+    fields: join(sections.fields, (n) => new Uint8Array(n)),
+    keys: join(sections.keys, (n) => new Uint32Array(n)),
+    values: join(sections.values, (n) => new Float32Array(n)),
+  };
+}
+
 /**
  * Writes groups.bin to an open file, section by section, piece by piece (tables can exceed 2 GiB).
  * Returns the CRC-32 of the sections' contents (offsets, keys, values, fields; no header, no padding).
@@ -387,6 +408,16 @@ export function openPreparedSplit(cacheSplitDir: string): PreparedSplit {
     const detail = `${groups.count} groups, the manifest says ${manifest.numGroups}: ${REBUILD_HINT}`;
     throw new DataError(join(cacheSplitDir, GROUPS_FILE), 0, 'io', detail);
   }
+  return preparedSplitOf(cacheSplitDir, manifest, groups);
+}
+
+/**
+ * The split a cache holds, given its manifest and its group table (read from groups.bin, or, right
+ * after prepare wrote it, the table still in memory: reading back and checksumming what was just
+ * written took ~15% of prepare's time). Sample blocks are read, and checked, on demand.
+ */
+export function preparedSplitOf(cacheSplitDir: string, manifest: PreparedManifest, groups: GroupTable): PreparedSplit {
+  const samplesPath = join(cacheSplitDir, SAMPLES_FILE);
   const offsets = manifest.blockOffsets;
   return {
     dir: cacheSplitDir,

@@ -18,8 +18,7 @@
  * then the others as they came), entries in order.
  */
 import { featureKey } from '../data/feature-key.js';
-import type { FeatureRows } from '../data/types.js';
-import type { RowsWriter } from './rows-writer.js';
+import type { EntrySink } from '../data/feature-rows-builder.js';
 
 export interface JsonContext {
   /** The spec's field names, by field index. */
@@ -77,12 +76,21 @@ function tables(ctx: JsonContext): Tables {
   return t;
 }
 
-/** Reads one request body; rows, or null to take the general path. */
-export function readInstancesJson(body: Uint8Array, ctx: JsonContext, writer: RowsWriter): FeatureRows | null {
+/** Where the rows go: one committed row per instance. */
+export interface RowSink extends EntrySink {
+  commitRow(): number;
+}
+
+/**
+ * Reads one request body into `out` (whose rows it appends); false where the general path must
+ * take it, and then `out` may hold part of it.
+ */
+export function readInstancesJson(body: Uint8Array, ctx: JsonContext, out: RowSink): boolean {
   try {
-    return new Reader(body, ctx, tables(ctx), writer).read();
+    new Reader(body, ctx, tables(ctx), out).read();
+    return true;
   } catch (e) {
-    if (e === GIVE_UP) return null;
+    if (e === GIVE_UP) return false;
     throw e;
   }
 }
@@ -123,55 +131,26 @@ class Reader {
     private readonly b: Uint8Array,
     private readonly ctx: JsonContext,
     private readonly t: Tables,
-    private readonly out: RowsWriter,
+    private readonly out: RowSink,
   ) {}
 
-  read(): FeatureRows {
+  read(): void {
     this.expect(OPEN_BRACE);
     this.ws();
     for (const c of INSTANCES) this.expectNow(c);
     this.expect(COLON);
     this.expect(OPEN_BRACKET);
-    // Instances are counted first: the writer is sized by the count.
-    const start = this.at;
-    const count = this.countInstances();
-    if (count === 0 || count > this.ctx.limits.maxInstances) throw GIVE_UP;
-    this.at = start;
-    this.out.reset(count);
-    for (let r = 0; r < count; r++) {
-      if (r > 0) this.expect(COMMA);
+    let count = 0;
+    do {
+      if (++count > this.ctx.limits.maxInstances) throw GIVE_UP;
       this.instance();
-      this.out.endRow(r);
-    }
-    this.expect(CLOSE_BRACKET);
+      this.out.commitRow();
+      this.ws();
+    } while (this.b[this.at++] === COMMA);
+    if (this.b[this.at - 1] !== CLOSE_BRACKET) throw GIVE_UP;
     this.expect(CLOSE_BRACE);
     this.ws();
     if (this.at !== this.b.length) throw GIVE_UP;
-    return this.out.finish();
-  }
-
-  /** Top-level objects in the instances array (a quick scan: strings here hold no brackets' meaning). */
-  private countInstances(): number {
-    const b = this.b;
-    let depth = 0;
-    let count = 0;
-    for (let i = this.at; i < b.length; i++) {
-      const c = b[i]!;
-      if (c === QUOTE) {
-        i++;
-        while (i < b.length && b[i] !== QUOTE) {
-          if (b[i] === BACKSLASH) throw GIVE_UP;
-          i++;
-        }
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-        if (depth === 0 && c === OPEN_BRACE) count++;
-        depth++;
-      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (depth === 0) return count;
-        depth--;
-      }
-    }
-    throw GIVE_UP;
   }
 
   private instance(): void {

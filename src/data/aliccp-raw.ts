@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 /**
  * The raw Ali-CCP logs (Tianchi dataset 408), streamed:
  *
@@ -50,7 +51,7 @@ export async function readCommonFeatures(
   options: RawReadOptions,
   progress: PhaseProgress,
 ): Promise<CommonFeatures> {
-  const table = new GroupTableBuilder();
+  const table = GroupTableBuilder.forFile(statSync(path).size);
   const rowOf = new Map<string, number>();
   const problems = new ProblemCounter(path, options.strict);
   const parser = new RawFeatureListParser(options.fields);

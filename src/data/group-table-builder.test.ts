@@ -6,6 +6,48 @@ function concat<T extends Uint32Array | Float32Array | Uint8Array>(pieces: T[]):
   return pieces.flatMap((p) => Array.from(p));
 }
 
+/** The same rows, kept and rolled back, into `builder`; the expected keys and offsets. */
+function fill(builder: GroupTableBuilder, scale: number) {
+  const keys: number[] = [];
+  const offsets = [0];
+  let next = 0;
+  const pushRow = (n: number, keep: boolean): void => {
+    for (let i = 0; i < n; i++) builder.push(i % 200, next + i, (next + i) % 7);
+    if (keep) {
+      for (let i = 0; i < n; i++) keys.push(next + i);
+      next += n;
+      offsets.push(keys.length);
+      builder.commitRow();
+    } else {
+      builder.rollbackRow();
+    }
+  };
+  for (const [n, keep] of [[7, true], [5, false], [3, true], [12, false], [1, true], [0, true], [9, true]] as const) pushRow(n * scale, keep);
+  return { keys, offsets };
+}
+
+test('any chunk size gives the same table; a builder sized for its file holds it in one piece', () => {
+  const sizes = [1, 2, 3, 7, 64, 1024];
+  const tables = sizes.map((chunk) => {
+    const builder = new GroupTableBuilder(chunk);
+    const expected = fill(builder, 10);
+    const s = builder.sections();
+    assert.deepEqual(Array.from(s.offsets), expected.offsets, `chunk ${chunk}`);
+    assert.deepEqual(concat(s.keys), expected.keys, `chunk ${chunk}`);
+    assert.deepEqual(concat(s.values), expected.keys.map((k) => k % 7), `chunk ${chunk}`);
+    assert.equal(concat(s.fields).length, expected.keys.length);
+    return s;
+  });
+  assert.equal(tables[0]!.keys.length, 200, 'chunks of 1 entry: one piece per entry');
+  // 200 entries kept, 170 more pushed and rolled back: a 2,000-byte file bounds them (5 bytes each).
+  const sized = GroupTableBuilder.forFile(2000);
+  const expected = fill(sized, 10);
+  const s = sized.sections();
+  assert.equal(s.keys.length, 1, 'one piece');
+  assert.deepEqual(Array.from(s.keys[0]!), expected.keys);
+  assert.throws(() => new GroupTableBuilder(0), /chunk size must be an integer/);
+});
+
 test('rows spanning chunks, and rollbacks back across a chunk boundary, give the same table as flat arrays', () => {
   const builder = new GroupTableBuilder();
   const keys: number[] = [];

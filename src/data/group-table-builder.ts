@@ -1,14 +1,23 @@
 import type { EntrySink } from './feature-rows-builder.js';
 
-/** Entries per chunk: 9 MiB of arrays. */
-const CHUNK_ENTRIES = 1 << 20;
-const CHUNK_SHIFT = 20;
+/** Entries per chunk when no bound is known: 9 MiB of arrays. */
+export const DEFAULT_CHUNK_ENTRIES = 1 << 20;
+/** Largest chunk: its Float32Array stays well inside V8's typed array limits (8 GiB). */
+const MAX_CHUNK_ENTRIES = 2 ** 31;
+/** A pushed entry took at least this many bytes of its file: field, 0x02, id, 0x03, value. */
+const MIN_BYTES_PER_ENTRY = 5;
 
 /**
  * The group table while the common features file is read: entries go into fixed-size chunks
  * rather than one doubling array, so a table of a few GB is never copied while it grows and
  * never needs twice its size. Rows may span chunks; `sections()` lists the pieces in order for
  * writing groups.bin.
+ *
+ * forFile() sizes one chunk for every entry the file can hold (its bytes / 5). The operating
+ * system commits a page of such an array only when it is first written, so the unused rest costs
+ * address space, not memory, and the table ends in one piece: training gets it without a copy.
+ * (Joining 1 MiB-entry chunks into one table afterwards doubled prepare's peak memory: 2.5 GB for
+ * 139M entries, which extrapolated past 16 GB for the full Ali-CCP train split.)
  */
 export class GroupTableBuilder implements EntrySink {
   count = 0;
@@ -21,10 +30,35 @@ export class GroupTableBuilder implements EntrySink {
   private fields: Uint8Array = new Uint8Array(0);
   private keys: Uint32Array = new Uint32Array(0);
   private values: Float32Array = new Float32Array(0);
-  private local = CHUNK_ENTRIES;
+  private local: number;
+
+  constructor(private readonly chunkEntries = DEFAULT_CHUNK_ENTRIES) {
+    if (!Number.isInteger(chunkEntries) || chunkEntries < 1 || chunkEntries > MAX_CHUNK_ENTRIES) {
+      throw new RangeError(`chunk size must be an integer in [1, 2^31], got ${chunkEntries}`);
+    }
+    this.local = chunkEntries;
+  }
+
+  /**
+   * A builder for the entries of a file of `fileBytes` bytes: one chunk that can hold them all
+   * when the address space allows it (else the default chunks).
+   */
+  static forFile(fileBytes: number): GroupTableBuilder {
+    const bound = Math.max(1024, Math.min(MAX_CHUNK_ENTRIES, Math.floor(fileBytes / MIN_BYTES_PER_ENTRY) + 1));
+    const builder = new GroupTableBuilder(bound);
+    try {
+      builder.enterChunk(0);
+    } catch (e) {
+      // RangeError "Array buffer allocation failed": not that much address space (ulimit -v, or
+      // strict overcommit). Fixed-size chunks need no more than the table.
+      if (!(e instanceof RangeError)) throw e;
+      return new GroupTableBuilder();
+    }
+    return builder;
+  }
 
   push(field: number, key: number, value: number): void {
-    if (this.local === CHUNK_ENTRIES) this.enterChunk(this.entries >>> CHUNK_SHIFT);
+    if (this.local === this.chunkEntries) this.enterChunk(Math.floor(this.entries / this.chunkEntries));
     const i = this.local++;
     this.fields[i] = field;
     this.keys[i] = key;
@@ -46,19 +80,19 @@ export class GroupTableBuilder implements EntrySink {
   /** Drops the entries pushed since the last commit (possibly moving back into an earlier chunk). */
   rollbackRow(): void {
     this.entries = this.offsets[this.count]!;
-    const chunk = this.entries >>> CHUNK_SHIFT;
+    const chunk = Math.floor(this.entries / this.chunkEntries);
     if (chunk < this.keyChunks.length) {
       this.selectChunk(chunk);
-      this.local = this.entries - chunk * CHUNK_ENTRIES;
+      this.local = this.entries - chunk * this.chunkEntries;
     } else {
-      this.local = CHUNK_ENTRIES; // the next push opens the chunk
+      this.local = this.chunkEntries; // the next push opens the chunk
     }
   }
 
   /** Offsets and the used parts of the chunks, in order: the concatenation is the table. */
   sections(): { count: number; offsets: Uint32Array; fields: Uint8Array[]; keys: Uint32Array[]; values: Float32Array[] } {
-    const used = (chunk: number): number => Math.min(CHUNK_ENTRIES, this.entries - chunk * CHUNK_ENTRIES);
-    const chunks = Math.ceil(this.entries / CHUNK_ENTRIES);
+    const used = (chunk: number): number => Math.min(this.chunkEntries, this.entries - chunk * this.chunkEntries);
+    const chunks = Math.ceil(this.entries / this.chunkEntries);
     const pick = <T extends Uint8Array | Uint32Array | Float32Array>(list: T[]): T[] =>
       list.slice(0, chunks).map((a, c) => a.subarray(0, used(c)) as T);
     return {
@@ -72,9 +106,12 @@ export class GroupTableBuilder implements EntrySink {
 
   private enterChunk(chunk: number): void {
     if (chunk === this.keyChunks.length) {
-      this.fieldChunks.push(new Uint8Array(CHUNK_ENTRIES));
-      this.keyChunks.push(new Uint32Array(CHUNK_ENTRIES));
-      this.valueChunks.push(new Float32Array(CHUNK_ENTRIES));
+      const n = this.chunkEntries;
+      // All three or none: a failed allocation leaves the builder as it was.
+      const chunk = [new Uint8Array(n), new Uint32Array(n), new Float32Array(n)] as const;
+      this.fieldChunks.push(chunk[0]);
+      this.keyChunks.push(chunk[1]);
+      this.valueChunks.push(chunk[2]);
     }
     this.selectChunk(chunk);
     this.local = 0;

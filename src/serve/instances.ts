@@ -17,7 +17,7 @@
 import { featureKey } from '../data/feature-key.js';
 import { PADDING_KEY, type FeatureRows } from '../data/types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
-import { readInstancesJson, type JsonContext } from './instances-json.js';
+import { InstancesJsonReader } from './instances-json.js';
 import { FeatureRowsBuilder } from '../data/feature-rows-builder.js';
 
 export type FeatureId = number | string;
@@ -70,7 +70,7 @@ export class InstanceParser {
    */
   private readonly rows = new FeatureRowsBuilder(64, 4096);
   private readonly idBytes: Uint8Array;
-  private readonly json: JsonContext;
+  private readonly json: InstancesJsonReader;
 
   constructor(
     spec: FeatureSpec,
@@ -82,11 +82,11 @@ export class InstanceParser {
     this.fieldList = names.length <= 30 ? names.join(', ') : `${names.slice(0, 30).join(', ')}, ... (${names.length} in all)`;
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.idBytes = new Uint8Array(3 * limits.maxIdLength);
-    this.json = {
-      fieldNames: spec.fields.map((f) => f.name),
+    this.json = new InstancesJsonReader(
+      spec.fields.map((f) => f.name),
       limits,
-      keyOfNumber: (id) => this.keyOrMinusOne(id),
-    };
+      (id) => this.keyOrMinusOne(id),
+    );
   }
 
   /** `instances` as parsed from JSON (or given by a caller): an array of instance objects. */
@@ -112,7 +112,7 @@ export class InstanceParser {
    */
   parseJson(body: Uint8Array): InstanceRows | null {
     this.rows.clear();
-    return readInstancesJson(body, this.json, this.rows) ? copyOf(this.rows.view()) : null;
+    return this.json.read(body, this.rows) ? copyOf(this.rows.view()) : null;
   }
 
   /** The 32-bit feature key of an id, as the raw reader would store the same id text. */

@@ -18,7 +18,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -53,6 +52,7 @@ import { PhaseProgress, type PrepareProgress } from './read-progress.js';
 import { describeSplitFiles, missingSplitMessage, type SourceFormat, type SplitFiles } from './split-files.js';
 import { TruthReader } from './truth-reader.js';
 import { DataError, type InputReport } from './types.js';
+import { writeFileDurable } from '../util/durable-fs.js';
 
 export { describeSplitFiles, type SplitFiles, type SourceFormat } from './split-files.js';
 export { openPreparedSplit, type PreparedSplit } from './prepared-format.js';
@@ -108,7 +108,7 @@ export async function prepareSplit(opts: PrepareOptions): Promise<PreparedSplit>
   let written: { manifest: PreparedManifest; groups: GroupSections };
   try {
     written = await writePrepared(tmp, found, csvPlans, stamps, { ...opts, ...limits });
-    writeFileSyncDurable(join(tmp, MANIFEST_FILE), manifestText(written.manifest));
+    writeFileDurable(join(tmp, MANIFEST_FILE), manifestText(written.manifest));
     install(tmp, splitDir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -343,16 +343,6 @@ function asCacheWriteError(e: unknown, cacheRoot: string): unknown {
   if (e instanceof DataError || !code || !['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO'].includes(code)) return e;
   const why = `${code}: ${(e as Error).message}`;
   return new DataError(cacheRoot, 0, 'io', `writing the prepared cache failed (${why}): free some space or pass another folder as cacheDir (--cache-dir)`);
-}
-
-function writeFileSyncDurable(path: string, text: string): void {
-  writeFileSync(path, text);
-  const fd = openSync(path, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const EMPTY_GROUPS: GroupSections = { count: 0, offsets: new Uint32Array(1), fields: [], keys: [], values: [] };

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseSpec } from '../features/spec.js';
 import type { DenseNetMode, DenseSpec, ParamSet } from '../models/dense.js';
 import { CvrModel, type ModelConfig } from '../models/cvr-model.js';
 import { parseModelKind, type DenseShape } from '../models/model-kinds.js';
+import { writeFileDurable } from '../util/durable-fs.js';
 import { packageRoot } from '../util/paths.js';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.js';
 
@@ -68,8 +69,7 @@ export function saveModel(model: CvrModel, dir: string, extras: SaveExtras = {})
       writeTensorFile(join(tmp, file), tensors);
       manifest.components.push({ name: c.def.name, dense: c.def.dense, weights: file });
     }
-    writeFileSync(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2) + '\n');
-    fsyncPath(join(tmp, 'model.json'));
+    writeFileDurable(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2) + '\n');
     const old = existsSync(target) ? `${tmp}.old` : null;
     if (old) renameSync(target, old);
     renameSync(tmp, target);
@@ -138,13 +138,4 @@ export function versions(): Record<string, string> {
     // Not resolvable through exports in every layout; the version is informational.
   }
   return { [own.name]: own.version, node: process.version, 'onnxruntime-node': ort };
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

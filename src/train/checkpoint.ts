@@ -21,13 +21,14 @@
  * Reading verifies every checksum and the tensor list; a damaged file is renamed to
  * `….ckpt.damaged`, reported, and the next older one is tried.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LossCurve } from './trainer.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import { readTensorFile, writeTensorFile, type NamedTensor, type TensorData } from '../persist/tensor-file.js';
 import type { DenseOptimizer, OptimizerHyper, SparseOptimizer, SparseOptimizerState } from '../sparse/optimizers.js';
 import type { EmbeddingTable } from '../sparse/embedding-table.js';
+import { fsyncPath } from '../util/durable-fs.js';
 import type { Rng } from '../util/rng.js';
 
 export const CHECKPOINT_FORMAT = 'esmm-checkpoint';
@@ -174,7 +175,7 @@ export class CheckpointStore {
     try {
       writeTensorFile(tmp, all);
       renameSync(tmp, path);
-      fsyncFolder(this.dir);
+      fsyncPath(this.dir);
     } catch (e) {
       try {
         rmSync(tmp, { force: true });
@@ -362,15 +363,6 @@ function reason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | null)?.code;
   const message = (e as Error | null)?.message ?? String(e);
   return code && !message.startsWith(code) ? `${code}: ${message}` : message;
-}
-
-function fsyncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function isAlive(pid: number): boolean {

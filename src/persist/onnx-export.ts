@@ -413,42 +413,37 @@ class Emitter {
 
   /** An int64 constant, 1-D by default (dims [] for a scalar). */
   i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    const key = `i64[${dims.join(',')}]:${values.join(',')}`;
-    let name = this.constants.get(key);
-    if (name === undefined) {
-      name = this.fresh('const');
+    return this.constant(`i64[${dims.join(',')}]:${values.join(',')}`, (name) => {
       const data = BigInt64Array.from(values, (v) => BigInt(v));
       this.initializers.push({ name, dims: [...dims], data_type: INT64, raw_data: bytesOf(data) });
-      this.constants.set(key, name);
-    }
-    return name;
+    });
   }
 
   /** A float64 scalar constant. */
   f64(value: number): string {
-    const key = `f64:${value}`;
-    let name = this.constants.get(key);
-    if (name === undefined) {
-      name = this.fresh('const');
+    return this.constant(`f64:${value}`, (name) => {
       this.initializers.push({ name, dims: [], data_type: DOUBLE, raw_data: bytesOf(Float64Array.of(value)) });
-      this.constants.set(key, name);
-    }
-    return name;
+    });
   }
 
   /** A float32 scalar constant. */
   f32Scalar(value: number): string {
-    const key = `f32:${value}`;
-    let name = this.constants.get(key);
-    if (name === undefined) {
-      name = this.f32(this.fresh('const'), Float32Array.of(value), []);
-      this.constants.set(key, name);
-    }
-    return name;
+    return this.constant(`f32:${value}`, (name) => void this.f32(name, Float32Array.of(value), []));
   }
 
   f32(name: string, data: Float32Array, dims: readonly number[]): string {
     this.initializers.push({ name, dims: [...dims], data_type: FLOAT, raw_data: bytesOf(data) });
+    return name;
+  }
+
+  /** The initializer named for `key`, written by `write` under a fresh name the first time. */
+  private constant(key: string, write: (name: string) => void): string {
+    let name = this.constants.get(key);
+    if (name === undefined) {
+      name = this.fresh('const');
+      write(name);
+      this.constants.set(key, name);
+    }
     return name;
   }
 

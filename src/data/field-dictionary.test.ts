@@ -31,17 +31,6 @@ test('rollback forgets names added after the mark (the last-lookup cache include
   assert.equal(idx(d, '205'), 2);
 });
 
-test('matches checks a guessed index against a copy of the name, not the reused line buffer', () => {
-  const d = new FieldDictionary();
-  const buf = Buffer.from('210,216', 'latin1');
-  assert.equal(d.indexOf(buf, 0, 3), 0);
-  buf.write('999', 0, 'latin1'); // the reader's buffer is overwritten by the next chunk
-  assert.equal(d.matches(0, Buffer.from('210'), 0, 3), true);
-  assert.equal(d.matches(0, Buffer.from('999'), 0, 3), false);
-  assert.equal(d.matches(1, buf, 4, 7), false, 'no such index yet');
-  assert.equal(d.matches(0, buf, 4, 6), false, 'length differs');
-});
-
 test(`at most ${MAX_FIELDS} names: the next one is -1, known ones still resolve`, () => {
   const d = new FieldDictionary();
   for (let i = 0; i < MAX_FIELDS; i++) assert.equal(idx(d, `f${i}`), i);

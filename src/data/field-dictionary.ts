@@ -17,13 +17,16 @@ export function tooManyFieldsDetail(name: string): string {
  */
 export class FieldDictionary {
   readonly names: string[] = [];
-  /** The bytes of each name, for `matches`. */
-  private readonly nameBytes: Uint8Array[] = [];
   private readonly packed = new Map<number, number>();
   private readonly long = new Map<string, number>();
   private readonly last = new Uint8Array(64);
   private lastLen = -1;
   private lastIndex = -1;
+  /**
+   * Bumped whenever `rollback` forgets a name: an index a caller remembered for a name may then
+   * stand for another name (see RawFeatureListParser's field cache).
+   */
+  epoch = 0;
 
   /** The index of buf[start, end), adding the name if new; -1 when MAX_FIELDS are taken already. */
   indexOf(buf: Uint8Array, start: number, end: number): number {
@@ -47,14 +50,6 @@ export class FieldDictionary {
     return index;
   }
 
-  /** Whether field `index` exists and is named buf[start, end) (a cheap check of a guess). */
-  matches(index: number, buf: Uint8Array, start: number, end: number): boolean {
-    const name = this.nameBytes[index];
-    if (name === undefined || name.length !== end - start) return false;
-    for (let i = 0; i < name.length; i++) if (name[i] !== buf[start + i]) return false;
-    return true;
-  }
-
   /** The index of a name given as a string (CSV headers), adding it if new; -1 when full. */
   indexOfName(name: string): number {
     const bytes = Buffer.from(name, 'latin1');
@@ -72,9 +67,9 @@ export class FieldDictionary {
 
   /** Forgets the names added since `mark`. */
   rollback(mark: number): void {
+    if (this.names.length > mark) this.epoch++;
     while (this.names.length > mark) {
       const name = this.names.pop()!;
-      this.nameBytes.pop();
       const bytes = Buffer.from(name, 'latin1');
       if (bytes.length <= 6) this.packed.delete(pack(bytes, 0, bytes.length));
       else this.long.delete(name);
@@ -97,7 +92,6 @@ export class FieldDictionary {
       this.long.set(name, this.names.length);
     }
     this.names.push(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1'));
-    this.nameBytes.push(new Uint8Array(buf.subarray(start, end))); // a copy: readers reuse buf
     return this.names.length - 1;
   }
 }

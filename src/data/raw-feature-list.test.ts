@@ -68,3 +68,39 @@ test('entries beyond maxEntries are counted, not stored; a trailing 0x01 at the 
   assert.equal(parser.parse(trailing, 0, trailing.length, new FeatureRowsBuilder(), 1), -1);
   assert.match(parser.failDetail, /^entry 2: no 0x02/);
 });
+
+test('the field cache resolves every name as the dictionary does: collisions, long names, any order', () => {
+  const rng = new Rng(11);
+  // Names that share their last 4 bytes, names longer than the 8 packed bytes, bytes above 0x7f.
+  const names = ['110_14', '150_14', '109_14', '9_14', '0_14', 'a_much_longer_name', 'b_much_longer_name', '\xff\x80x', '210'];
+  for (let i = 0; i < 150; i++) names.push(String(100 + rng.int(900)) + (rng.int(3) === 0 ? '_' + String(rng.int(99)) : ''));
+  const lists: string[][] = [];
+  for (let l = 0; l < 300; l++) lists.push(Array.from({ length: 1 + rng.int(20) }, () => names[rng.int(names.length)]!));
+  const fields = new FieldDictionary();
+  const parser = new RawFeatureListParser(fields);
+  const reference = new FieldDictionary();
+  for (const list of lists) {
+    const buf = Buffer.from(list.map((f, i) => `${f}\x02${i}\x031`).join('\x01'), 'latin1');
+    const rows = new FeatureRowsBuilder();
+    assert.equal(parser.parse(buf, 0, buf.length, rows, MAX_ROW_ENTRIES), list.length);
+    list.forEach((f, e) => assert.equal(rows.fields[e], reference.indexOfName(f), f));
+  }
+  assert.deepEqual(fields.names, reference.names);
+});
+
+test('after the dictionary forgets names (a dropped row), their indices are not taken from the field cache', () => {
+  const fields = new FieldDictionary();
+  const parser = new RawFeatureListParser(fields);
+  const parse = (text: string): number[] => {
+    const buf = Buffer.from(text, 'latin1');
+    const rows = new FeatureRowsBuilder();
+    assert.equal(parser.parse(buf, 0, buf.length, rows, MAX_ROW_ENTRIES), text.split('\x01').length);
+    return Array.from(rows.fields.subarray(0, rows.pending));
+  };
+  assert.deepEqual(parse('101\x021\x031'), [0]);
+  const mark = fields.mark();
+  assert.deepEqual(parse('101\x021\x031\x01205\x022\x031'), [0, 1]);
+  fields.rollback(mark); // the caller dropped that row: "205" is gone, index 1 is free again
+  assert.deepEqual(parse('301\x023\x031\x01205\x024\x031\x01101\x025\x031'), [1, 2, 0]);
+  assert.deepEqual(fields.names, ['101', '301', '205']);
+});

@@ -9,6 +9,11 @@ const FIELD_SEP = 0x02;
 const VALUE_SEP = 0x03;
 /** Largest id that is its own key (PADDING_KEY - 1); see feature-key.ts. */
 const MAX_PLAIN_KEY = PADDING_KEY - 1;
+/** Field names up to this many bytes are cached by their packed bytes. */
+const MAX_PACKED_NAME = 8;
+/** Slots of the field cache: 1024, four times MAX_FIELDS, so probe runs stay short. */
+const FIELD_SLOT_BITS = 10;
+const FIELD_SLOTS = 1 << FIELD_SLOT_BITS;
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
@@ -21,14 +26,22 @@ export class RawFeatureListParser {
   failDetail = '';
 
   /**
-   * Field order is regular (a skeleton row lists 210, 216, 301, 205, ... in the same order every
-   * time): the field that followed each field last time, and the one that came first, are tried
-   * before the dictionary. Guesses are checked against the name bytes, so a wrong one costs a compare.
+   * Field names seen by this parser, keyed exactly by their bytes (names of up to 8 bytes, packed
+   * into two int32s while the name is scanned): an open-addressing table, so finding the field of
+   * an entry costs a hash and three compares, whatever order the fields come in. Longer names
+   * (never in Ali-CCP) go to the dictionary every time. The table is emptied when the dictionary
+   * forgets names (a dropped row), as an index may then stand for another name.
    */
-  private readonly nextField = new Int16Array(256).fill(-1);
-  private firstField = -1;
+  private readonly slotLo = new Int32Array(FIELD_SLOTS);
+  private readonly slotHi = new Int32Array(FIELD_SLOTS);
+  /** Name length + 1 (0: empty slot). */
+  private readonly slotLen = new Int32Array(FIELD_SLOTS);
+  private readonly slotField = new Int32Array(FIELD_SLOTS);
+  private epoch: number;
 
-  constructor(private readonly fields: FieldDictionary) {}
+  constructor(private readonly fields: FieldDictionary) {
+    this.epoch = fields.epoch;
+  }
 
   /**
    * Number of entries in the list, or -1 on a bad entry. At most `maxEntries` are pushed into
@@ -37,39 +50,40 @@ export class RawFeatureListParser {
    */
   parse(buf: Uint8Array, start: number, end: number, rows: EntrySink, maxEntries: number): number {
     if (start === end) return 0;
+    if (this.epoch !== this.fields.epoch) this.forgetFields();
     let count = 0;
     let p = start;
-    // Entries of one field come in runs: compare with the previous entry's field name (in the
-    // same buffer) before asking the dictionary.
-    let prevFieldStart = 0;
-    let prevFieldLen = -1;
+    // Entries of one field come in runs: the previous entry's field is tried first.
+    let prevLo = 0;
+    let prevHi = 0;
+    let prevLen = -1;
     let field = -1;
     for (;;) {
       // (At the end of the list a trailing 0x01 goes on to be reported as an empty entry.)
       if (count === maxEntries && p < end) return count + countEntries(buf, p, end);
       const entryStart = p;
-      while (p < end && buf[p]! > VALUE_SEP) p++;
+      // The name's last 8 bytes, exactly: lo holds the last 4, hi the 4 before.
+      let lo = 0;
+      let hi = 0;
+      for (; p < end; p++) {
+        const c = buf[p]!;
+        if (c <= VALUE_SEP) break;
+        hi = (hi << 8) | (lo >>> 24);
+        lo = (lo << 8) | c;
+      }
       if (p === end || buf[p] !== FIELD_SEP) return this.bad(buf, entryStart, p, end, count, 'no 0x02 after the field name');
       const fieldLen = p - entryStart;
       if (fieldLen === 0) return this.bad(buf, entryStart, p, end, count, 'empty field name');
-      let sameField = fieldLen === prevFieldLen;
-      for (let i = 0; sameField && i < fieldLen; i++) sameField = buf[entryStart + i] === buf[prevFieldStart + i];
-      if (!sameField) {
-        const guess = field < 0 ? this.firstField : this.nextField[field]!;
-        let next = guess;
-        if (guess < 0 || !this.fields.matches(guess, buf, entryStart, p)) {
-          next = this.fields.indexOf(buf, entryStart, p);
-          if (next < 0) {
-            this.failKind = 'too_many_fields';
-            this.failDetail = tooManyFieldsDetail(showBytes(buf, entryStart, p));
-            return -1;
-          }
-          if (field < 0) this.firstField = next;
-          else this.nextField[field] = next;
+      if (lo !== prevLo || hi !== prevHi || fieldLen !== prevLen) {
+        field = fieldLen <= MAX_PACKED_NAME ? this.cachedField(lo, hi, fieldLen, buf, entryStart) : this.fields.indexOf(buf, entryStart, p);
+        if (field < 0) {
+          this.failKind = 'too_many_fields';
+          this.failDetail = tooManyFieldsDetail(showBytes(buf, entryStart, p));
+          return -1;
         }
-        field = next;
-        prevFieldStart = entryStart;
-        prevFieldLen = fieldLen;
+        prevLo = lo;
+        prevHi = hi;
+        prevLen = fieldLen <= MAX_PACKED_NAME ? fieldLen : -1;
       }
       // Id and value are scanned once, computing the common forms on the way (a canonical
       // decimal id; a value of digits with at most one dot); anything else is handed to the
@@ -119,6 +133,30 @@ export class RawFeatureListParser {
       if (p === end) return count;
       p++; // past 0x01: an entry must follow (a trailing 0x01 is an empty, bad entry)
     }
+  }
+
+  /** The field named buf[start, start + len) (len <= MAX_PACKED_NAME, packed as lo / hi); -1 when the dictionary is full. */
+  private cachedField(lo: number, hi: number, len: number, buf: Uint8Array, start: number): number {
+    let slot = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d) ^ len, 0x9e3779b1) >>> (32 - FIELD_SLOT_BITS);
+    for (;;) {
+      const slotLen = this.slotLen[slot]!;
+      if (slotLen === 0) break;
+      if (slotLen === len + 1 && this.slotLo[slot] === lo && this.slotHi[slot] === hi) return this.slotField[slot]!;
+      slot = slot + 1 === FIELD_SLOTS ? 0 : slot + 1;
+    }
+    const field = this.fields.indexOf(buf, start, start + len);
+    if (field < 0) return -1;
+    // At most MAX_FIELDS names are cached between two forgets: the table never fills up.
+    this.slotLo[slot] = lo;
+    this.slotHi[slot] = hi;
+    this.slotLen[slot] = len + 1;
+    this.slotField[slot] = field;
+    return field;
+  }
+
+  private forgetFields(): void {
+    this.slotLen.fill(0);
+    this.epoch = this.fields.epoch;
   }
 
   private bad(buf: Uint8Array, entryStart: number, at: number, end: number, index: number, why: string): number {

@@ -28,6 +28,19 @@ test('parseDecimal is exact (same double as Number) on random decimals, long man
   }
 });
 
+test('parseDecimal: the one-pass path (digits, one dot, up to 15 digits) equals Number() at and around its limits', () => {
+  const rng = new Rng(19);
+  for (let n = 0; n < 20000; n++) {
+    const digits = 1 + rng.int(17); // 16 and 17 digits leave the fast path
+    let s = '';
+    for (let i = 0; i < digits; i++) s += String(rng.int(10));
+    const dot = rng.int(digits + 2); // digits + 1: no dot
+    if (dot <= digits) s = s.slice(0, dot) + '.' + s.slice(dot);
+    assert.equal(dec(s), Number(s), s);
+  }
+  for (const s of ['0', '0.0', '5.', '.5', '000123.4500', '999999999999999', '99999999999999.9', '9999999999999999']) assert.equal(dec(s), Number(s), s);
+});
+
 test('parseDecimal rejects what is not a plain decimal (NaN), where Number() would accept it', () => {
   for (const s of ['', ' ', '-', '.', 'e5', '1e', '1e+', '0x10', 'inf', 'Infinity', 'nan', ' 1', '1 ', '1,5', '1.2.3', '--1', '1\x03']) {
     assert.ok(Number.isNaN(dec(s)), JSON.stringify(s));

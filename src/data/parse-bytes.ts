@@ -40,6 +40,28 @@ export function parseUnsigned(buf: Uint8Array, start: number, end: number): numb
  * hex, "inf"/"nan" words. May return ±Infinity for huge exponents: callers check finiteness.
  */
 export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
+  // The forms the datasets hold ("1.0", "0.0008105103": digits, at most one dot, at most 15
+  // digits) in one pass; the general grammar below gives the same value for them.
+  let mantissa = 0;
+  let dot = -1;
+  let i = start;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    const d = c - CH_0;
+    if (d >>> 0 < 10) mantissa = mantissa * 10 + d;
+    else if (c === CH_DOT && dot < 0) dot = i;
+    else break;
+  }
+  if (i === end) {
+    const digits = end - start - (dot < 0 ? 0 : 1);
+    // mantissa < 10^15 and 10^fraction are exact doubles: one correctly rounded division.
+    if (digits > 0 && digits <= 15) return dot < 0 || dot === end - 1 ? mantissa : mantissa / POW10[end - dot - 1]!;
+  }
+  return generalDecimal(buf, start, end);
+}
+
+/** parseDecimal for any input of the grammar (signs, exponents, long mantissas). */
+function generalDecimal(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   let negative = false;
   if (i < end) {

@@ -20,7 +20,6 @@ import {
   statSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { readCommonFeatures, readSkeleton } from './aliccp-raw.js';
 import { SampleBlockWriter } from './block-writer.js';
 import { ignoredColumns, planCsvFile, readCsvFile, type CsvFilePlan } from './csv-ids.js';
@@ -29,7 +28,6 @@ import { MAX_LINE_BYTES } from './line-reader.js';
 import { readPaddleRecFile } from './paddlerec.js';
 import { MAX_ROW_ENTRIES } from './read-lines.js';
 import {
-  BlockEncoder,
   GROUPS_FILE,
   MANIFEST_FILE,
   PREPARED_FORMAT,
@@ -39,7 +37,7 @@ import {
   openPreparedSplit,
   preparedSplitOf,
   readManifest,
-  writeAll,
+  writeBlock,
   writeGroups,
   manifestText,
   type GroupSections,
@@ -142,12 +140,10 @@ async function writePrepared(
   const samplesFd = openSync(join(dir, SAMPLES_FILE), 'w');
   const truth = found.kind === 'aliccp' && found.truth ? new TruthReader(found.truth, opts.maxLineBytes) : null;
   try {
-    const encoder = new BlockEncoder();
     const writer = new SampleBlockWriter((block) => {
-      const bytes = encoder.encode(block);
-      writeAll(samplesFd, bytes);
-      blockOffsets.push(blockOffsets[blockOffsets.length - 1]! + bytes.length);
-      blockCrcs.push(crc32(bytes));
+      const { byteLength, crc } = writeBlock(samplesFd, block);
+      blockOffsets.push(blockOffsets[blockOffsets.length - 1]! + byteLength);
+      blockCrcs.push(crc);
       numEntries += block.offsets[block.count]!;
     }, truth);
     const sizeOf = (files: string[]): number => files.reduce((n, f) => n + statSync(f).size, 0);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { test } from 'node:test';
-import { BlockEncoder, decodeBlock, groupSections, readGroups, writeGroups } from './prepared-format.js';
+import { BlockEncoder, decodeBlock, groupSections, readGroups, writeBlock, writeGroups } from './prepared-format.js';
 import { tempDir } from './testing.js';
 import { DataError, type GroupTable, type SampleBlock } from './types.js';
 
@@ -34,6 +35,31 @@ test('blocks round-trip through their bytes, with and without truth; sections ar
       assert.equal(a.buffer, bytes.buffer, 'a view, not a copy');
       assert.equal(a.byteOffset % 8, 0);
     }
+  }
+});
+
+test('writeBlock appends exactly the bytes BlockEncoder encodes, and their CRC-32', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const empty: SampleBlock = { ...sampleBlock(false), count: 0, offsets: Uint32Array.of(0), fields: new Uint8Array(0), keys: new Uint32Array(0), values: new Float32Array(0) };
+    const blocks = [sampleBlock(true), sampleBlock(false), empty, sampleBlock(true)];
+    const path = join(dir, 'samples.bin');
+    const fd = openSync(path, 'w');
+    const written = blocks.map((block) => writeBlock(fd, block));
+    closeSync(fd);
+    const file = readFileSync(path);
+    let at = 0;
+    const encoder = new BlockEncoder();
+    blocks.forEach((block, i) => {
+      const expected = encoder.encode(block);
+      assert.equal(written[i]!.byteLength, expected.length);
+      assert.deepEqual(new Uint8Array(file.subarray(at, at + expected.length)), expected, `block ${i}`);
+      assert.equal(written[i]!.crc, crc32(expected));
+      at += expected.length;
+    });
+    assert.equal(at, file.length);
+  } finally {
+    cleanup();
   }
 });
 

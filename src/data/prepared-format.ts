@@ -20,7 +20,7 @@
  * without that key). A damaged cache is never read as data: opening it fails (prepareSplit then
  * rebuilds it) or reading a damaged block fails with a DataError saying to delete the cache.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync, writevSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -146,9 +146,67 @@ function blockLayout(count: number, entries: number, hasTruth: boolean): BlockLa
   return { sampleIds, offsets, group, keys, values, pClick, pConvGivenClick, click, conversion, fields, byteLength: at };
 }
 
+/** Zero bytes for the padding between sections (at most 7 are needed). */
+const PAD = new Uint8Array(8);
+
+/**
+ * Appends a block to `fd` straight from the arrays of `block` (one writev of its sections and
+ * their padding: no copy into an encoding buffer) and returns its size and CRC-32. The bytes are
+ * exactly BlockEncoder's.
+ */
+export function writeBlock(fd: number, block: SampleBlock): { byteLength: number; crc: number } {
+  const count = block.count;
+  const entries = block.offsets[count]!;
+  const header = new Uint32Array(HEADER_BYTES / 4);
+  header.set([BLOCK_MAGIC, PREPARED_VERSION, count, entries, block.truth ? FLAG_TRUTH : 0]);
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  let crc = 0;
+  const put = (a: ArrayBufferView, bytes: number): void => {
+    const pad = align8(at + bytes) - (at + bytes);
+    for (const piece of [new Uint8Array(a.buffer, a.byteOffset, bytes), PAD.subarray(0, pad)]) {
+      if (piece.length === 0) continue; // Node 20's crc32 ignores the initial value for these
+      pieces.push(piece);
+      crc = crc32(piece, crc);
+    }
+    at += bytes + pad;
+  };
+  put(header, HEADER_BYTES);
+  put(block.sampleIds, count * 8);
+  put(block.offsets, (count + 1) * 4);
+  put(block.group, count * 4);
+  put(block.keys, entries * 4);
+  put(block.values, entries * 4);
+  if (block.truth) {
+    put(block.truth.pClick, count * 4);
+    put(block.truth.pConvGivenClick, count * 4);
+  }
+  put(block.click, count);
+  put(block.conversion, count);
+  put(block.fields, entries);
+  const byteLength = blockLayout(count, entries, block.truth !== undefined).byteLength;
+  if (at !== byteLength) throw new Error(`writeBlock wrote a ${at}-byte block, its layout says ${byteLength}`);
+  writevAll(fd, pieces, at);
+  return { byteLength, crc: crc >>> 0 };
+}
+
+/** writev that finishes a short write piece by piece. */
+function writevAll(fd: number, pieces: Uint8Array[], total: number): void {
+  let skip = writevSync(fd, pieces);
+  if (skip === total) return;
+  for (const piece of pieces) {
+    if (skip >= piece.length) {
+      skip -= piece.length;
+      continue;
+    }
+    writeAll(fd, piece.subarray(skip));
+    skip = 0;
+  }
+}
+
 /**
  * Encodes blocks into one reusable buffer. `encode` returns a view of it, valid until the next
- * call.
+ * call. (prepare writes blocks with writeBlock; this is its plain reference.)
  */
 export class BlockEncoder {
   private scratch = new Uint8Array(0);

@@ -11,7 +11,7 @@ import {
   closeSync,
   constants,
   existsSync,
-  fsyncSync,
+  fsync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -136,6 +136,7 @@ async function writePrepared(
   const blockCrcs: number[] = [];
   let numEntries = 0;
   let groups: GroupSections = EMPTY_GROUPS;
+  let groupsFile: GroupsFile | null = null;
 
   const samplesFd = openSync(join(dir, SAMPLES_FILE), 'w');
   const truth = found.kind === 'aliccp' && found.truth ? new TruthReader(found.truth, opts.maxLineBytes) : null;
@@ -152,9 +153,11 @@ async function writePrepared(
       case 'aliccp': {
         const common = await readCommonFeatures(found.common, readOptions, new PhaseProgress('common', sizeOf([found.common]), opts.onProgress));
         reports.push(common.report);
+        groups = common.table.sections();
+        // The group table is final: it goes to disk while the skeleton is read.
+        groupsFile = writeGroupsFile(join(dir, GROUPS_FILE), groups);
         const samples = new PhaseProgress('samples', sizeOf([found.skeleton]), opts.onProgress);
         reports.push(await readSkeleton(found.skeleton, common, readOptions, writer, samples));
-        groups = common.table.sections();
         break;
       }
       case 'paddlerec': {
@@ -191,16 +194,8 @@ async function writePrepared(
       reports.push(truth.report());
       if (!hasTruth) warnings.push(truth.warning ?? `${truth.path}: incomplete: prepared without truth`);
     }
-    fsyncSync(samplesFd);
-
-    const groupsFd = openSync(join(dir, GROUPS_FILE), 'w');
-    let groupsCrc: number;
-    try {
-      groupsCrc = writeGroups(groupsFd, groups);
-      fsyncSync(groupsFd);
-    } finally {
-      closeSync(groupsFd);
-    }
+    groupsFile ??= writeGroupsFile(join(dir, GROUPS_FILE), groups);
+    await settleAll([fsyncInBackground(samplesFd), groupsFile.flushed]);
     const manifest: PreparedManifest = {
       format: PREPARED_FORMAT,
       version: PREPARED_VERSION,
@@ -212,7 +207,7 @@ async function writePrepared(
       numBlocks: writer.numBlocks,
       blockOffsets,
       blockCrcs,
-      groupsCrc,
+      groupsCrc: groupsFile.crc,
       numEntries,
       clicks: writer.clicks,
       conversions: writer.conversions,
@@ -226,8 +221,47 @@ async function writePrepared(
     return { manifest, groups };
   } finally {
     truth?.close();
+    if (groupsFile) {
+      await groupsFile.flushed.catch(() => {}); // its fd must not close under a running fsync
+      closeSync(groupsFile.fd);
+    }
     closeSync(samplesFd);
   }
+}
+
+/** groups.bin, written; its fsync may still be running (`flushed`). */
+interface GroupsFile {
+  fd: number;
+  crc: number;
+  flushed: Promise<void>;
+}
+
+function writeGroupsFile(path: string, groups: GroupSections): GroupsFile {
+  const fd = openSync(path, 'w');
+  let crc: number;
+  try {
+    crc = writeGroups(fd, groups);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return { fd, crc, flushed: fsyncInBackground(fd) };
+}
+
+/**
+ * fsync on libuv's thread pool: the disk writes back while this thread goes on parsing. Its
+ * rejection is handled here so an earlier error cannot leave it unhandled; awaiting it still throws.
+ */
+function fsyncInBackground(fd: number): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+  done.catch(() => {});
+  return done;
+}
+
+/** Waits for all (none is left running), then throws the first error. */
+async function settleAll(pending: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(pending);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /** Headers of all CSV files; they must agree (one dataset per folder). */

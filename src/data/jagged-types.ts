@@ -35,3 +35,6 @@ export interface Batch {
   /** Row of `groups` for each sample, -1 when it has none. */
   groupOf: Int32Array;
 }
+
+/** What the embedding layer reads of a batch: its features, without ids or labels. */
+export type FeatureBatch = Pick<Batch, 'size' | 'samples' | 'groups' | 'groupOf'>;

@@ -5,48 +5,13 @@ import { BatchBuilder } from '../data/batcher.js';
 import type { Batch, KeyedJagged } from '../data/jagged-types.js';
 import { PADDING_KEY, type FeatureRows, type SampleBlock } from '../data/types.js';
 import { bucketOf, tableSalt } from '../features/hash.js';
-import type { FeatureSpec } from '../features/spec-types.js';
 import { Rng } from '../util/rng.js';
+import { POOLING_SPEC, jagged, randomPoolingBatch } from './testing.js';
 
-const D = 4;
-/** Every pooling variant, two shared tables, and a field that never has entries. */
-const spec: FeatureSpec = {
-  format: 'esmm-feature-spec',
-  version: 1,
-  embeddingDim: D,
-  tables: [
-    { name: 'A', buckets: 60 },
-    { name: 'S', buckets: 40 },
-    { name: 'M', buckets: 30 },
-  ],
-  fields: [
-    { name: 'a', table: 'A', pooling: 'sum', weighted: false },
-    { name: 's1', table: 'S', pooling: 'sum', weighted: true },
-    { name: 's2', table: 'S', pooling: 'mean', weighted: true },
-    { name: 'm1', table: 'M', pooling: 'mean', weighted: false },
-    { name: 'm2', table: 'M', pooling: 'sum', weighted: true },
-    { name: 'empty', table: 'A', pooling: 'mean', weighted: false },
-  ],
-};
+const { spec, D } = { spec: POOLING_SPEC, D: POOLING_SPEC.embeddingDim };
 const F = spec.fields.length;
 const tableOfField = spec.fields.map((f) => spec.tables.findIndex((t) => t.name === f.table));
-
-/** [field][row] -> list of [embedding row, weight], as a field-major KeyedJagged. */
-function jagged(cells: [number, number][][][], numRows: number): KeyedJagged {
-  const offsets = [0];
-  const rows: number[] = [];
-  const weights: number[] = [];
-  for (const perRow of cells) {
-    for (const entries of perRow) {
-      for (const [row, w] of entries) {
-        rows.push(row);
-        weights.push(w);
-      }
-      offsets.push(rows.length);
-    }
-  }
-  return { numFields: cells.length, numRows, offsets: Int32Array.from(offsets), rows: Int32Array.from(rows), weights: Float32Array.from(weights) };
-}
+const randomBatch = (rng: Rng, size: number, numGroups: number, maxEntries: number) => randomPoolingBatch(spec, rng, size, numGroups, maxEntries);
 
 function cellsOf(part: KeyedJagged): [number, number][][][] {
   const { numFields, numRows, offsets, rows, weights } = part;
@@ -57,32 +22,6 @@ function cellsOf(part: KeyedJagged): [number, number][][][] {
       return out;
     }),
   );
-}
-
-function randomBatch(rng: Rng, size: number, numGroups: number, maxEntries: number): Batch {
-  const part = (numRows: number) =>
-    jagged(
-      spec.fields.map((field, f) =>
-        Array.from({ length: numRows }, () =>
-          field.name === 'empty'
-            ? []
-            : Array.from({ length: rng.int(maxEntries + 1) }, (): [number, number] => [
-                rng.int(spec.tables[tableOfField[f]!]!.buckets),
-                field.weighted ? (rng.int(5) === 0 ? 0 : Math.fround(rng.next() * 2)) : 1,
-              ]),
-        ),
-      ),
-      numRows,
-    );
-  return {
-    size,
-    sampleIds: new Float64Array(size),
-    click: new Float32Array(size),
-    conversion: new Float32Array(size),
-    samples: part(size),
-    groups: part(numGroups),
-    groupOf: Int32Array.from({ length: size }, () => rng.int(numGroups + 1) - 1),
-  };
 }
 
 /** The same batch with every group's entries copied into each of its samples and no groups. */

@@ -13,7 +13,7 @@
  * scratch that is then added to each of its samples; backward mirrors it: the samples' gradients
  * are summed per group first, then scattered once per group entry.
  */
-import type { Batch, KeyedJagged } from '../data/jagged-types.js';
+import type { FeatureBatch, KeyedJagged } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingTable, DEFAULT_INIT_RANGE } from './embedding-table.js';
 
@@ -43,14 +43,23 @@ export class EmbeddingCollection {
   private groupWeights = new Float64Array(0);
   private readonly acc: Float64Array;
 
+  /** `tables`: the spec's tables, already built (attached in a worker thread), instead of new ones. */
   constructor(
     readonly spec: FeatureSpec,
     seed: number,
     initRange: number = DEFAULT_INIT_RANGE,
+    tables?: EmbeddingTable[],
   ) {
     this.dim = spec.embeddingDim;
     this.numFields = spec.fields.length;
-    this.tables = spec.tables.map((t) => new EmbeddingTable(t.name, t.buckets, spec.embeddingDim, seed, initRange));
+    this.tables = tables ?? spec.tables.map((t) => new EmbeddingTable(t.name, t.buckets, spec.embeddingDim, seed, initRange));
+    spec.tables.forEach((t, i) => {
+      const table = this.tables[i];
+      if (!table || table.name !== t.name || table.rows !== t.buckets || table.dim !== spec.embeddingDim) {
+        throw new Error(`embedding collection: table ${i} is not "${t.name}" with ${t.buckets} rows of dim ${spec.embeddingDim}`);
+      }
+    });
+    if (this.tables.length !== spec.tables.length) throw new Error(`embedding collection: ${this.tables.length} tables for a spec of ${spec.tables.length}`);
     const tableIndex = new Map(spec.tables.map((t, i) => [t.name, i]));
     this.fieldTable = new Int32Array(this.numFields);
     this.fieldMean = new Uint8Array(this.numFields);
@@ -86,8 +95,11 @@ export class EmbeddingCollection {
    * are about to be trained); in 'infer' mode rows that training never touched pool as zero vectors
    * (their weight still counts for mean pooling), so predicting changes no state and a saved model
    * predicts exactly what the trained one did.
+   *
+   * `only` (per table, 1 = yes): pool only the fields of those tables, leaving the other columns
+   * of `out` as they are; two threads that split the tables fill one `out` together.
    */
-  forward(batch: Batch, out?: Float32Array, mode: PoolMode = 'train'): Float32Array {
+  forward(batch: FeatureBatch, out?: Float32Array, mode: PoolMode = 'train', only?: Uint8Array): Float32Array {
     const train = mode === 'train';
     this.checkShape(batch);
     const B = batch.size;
@@ -104,6 +116,7 @@ export class EmbeddingCollection {
     const acc = this.acc.fill(0);
 
     for (let f = 0; f < this.numFields; f++) {
+      if (only && only[this.fieldTable[f]!] !== 1) continue;
       const table = this.tables[this.fieldTable[f]!]!;
       const data = table.data;
       const mean = this.fieldMean[f] === 1;
@@ -135,9 +148,10 @@ export class EmbeddingCollection {
   /**
    * Row-sparse gradient of L w.r.t. the tables, given gradX = dL/d forward(batch) [B, F*D]: one
    * SparseGrad per table (in `tables` order) holding every row the batch reads from it, each once
-   * (a row whose entries all have weight 0 is listed with a zero gradient, as in TF).
+   * (a row whose entries all have weight 0 is listed with a zero gradient, as in TF). With `only`
+   * (per table, 1 = yes), just those tables' gradients.
    */
-  backward(batch: Batch, gradX: Float32Array): SparseGrad[] {
+  backward(batch: FeatureBatch, gradX: Float32Array, only?: Uint8Array): SparseGrad[] {
     this.checkShape(batch);
     const B = batch.size;
     const D = this.dim;
@@ -152,6 +166,7 @@ export class EmbeddingCollection {
     for (const a of this.accumulators) a.reset();
 
     for (let f = 0; f < this.numFields; f++) {
+      if (only && only[this.fieldTable[f]!] !== 1) continue;
       const accumulator = this.accumulators[this.fieldTable[f]!]!;
       const mean = this.fieldMean[f] === 1;
       const withGroups = hasGroupEntries(batch.groups, f);
@@ -190,14 +205,18 @@ export class EmbeddingCollection {
         }
       }
     }
-    return this.accumulators.map((a, table) => ({ table, rows: a.uniqueRows(), grad: a.gradients() }));
+    const grads: SparseGrad[] = [];
+    this.accumulators.forEach((a, table) => {
+      if (!only || only[table] === 1) grads.push({ table, rows: a.uniqueRows(), grad: a.gradients() });
+    });
+    return grads;
   }
 
   /**
    * Full check of a batch against this collection (shapes, offsets, rows within each field's
    * table, groupOf): for batches from outside BatchBuilder. forward/backward only check shapes.
    */
-  validate(batch: Batch): void {
+  validate(batch: FeatureBatch): void {
     this.checkShape(batch);
     this.validatePart(batch.samples, 'samples');
     this.validatePart(batch.groups, 'groups');
@@ -229,7 +248,7 @@ export class EmbeddingCollection {
     }
   }
 
-  private checkShape(batch: Batch): void {
+  private checkShape(batch: FeatureBatch): void {
     const F = this.numFields;
     const B = batch.size;
     const parts: [KeyedJagged, string, number][] = [

@@ -5,13 +5,17 @@
  * touched ones, so rows are not stored at row * dim. Instead `data` is an arena filled in the order
  * rows are first touched: `ensure(row)` gives a row its slot (writing its initial values) the first
  * time anything reads or updates it, and returns the row's offset in `data` ever after.
- *   - Resident memory is 72 bytes per touched row (dim 18) plus 4 bytes per bucket for the slot map
- *     paged in as used: `data` is allocated at full size, but a fresh ArrayBuffer is zero pages the
- *     OS maps on first write, so the unused tail costs address space only. (At row * dim, every
+ *   - Resident memory is 76 bytes per touched row (dim 18, and its row id) plus 4 bytes per bucket
+ *     for the slot map paged in as used: `data` is allocated at full size, but a fresh buffer is
+ *     zero pages the OS maps on first write, so the unused tail costs address space only. (At row * dim, every
  *     touched row would make its whole 4 KiB page resident.)
  *   - Rows first seen together (a user's history) sit together, which keeps repeated pooling and
  *     the optimizers' row updates cache- and TLB-friendly.
  * Always go through ensure(row) for an offset; never index `data` by row.
+ *
+ * All of a table's state lives in SharedArrayBuffers (`memory()`), so a worker thread can
+ * `attach()` the same table and pool or update it while this thread works on other tables
+ * (see embedding-thread.ts). Two threads must never work on one table at the same time.
  *
  * Initial values: uniform in [-initRange, initRange] (default 0.05, Keras' Embedding default), a
  * pure function of (seed, table name, row, j), so values do not depend on the order rows are
@@ -29,6 +33,20 @@ export const DEFAULT_INIT_RANGE = 0.05;
 const MAX_ELEMENTS = 2 ** 32;
 const GOLDEN_GAMMA = 0x9e3779b9;
 
+/** The shared memory of a table, and what it was built from: what attach() needs. */
+export interface TableMemory {
+  name: string;
+  rows: number;
+  dim: number;
+  seed: number;
+  initRange: number;
+  data: SharedArrayBuffer;
+  slotPlusOne: SharedArrayBuffer;
+  rowOfSlot: SharedArrayBuffer;
+  /** [slots used]. */
+  counters: SharedArrayBuffer;
+}
+
 /** Rows with values, as exported: increasing row ids and their values, rows.length * dim. */
 export interface TableRows {
   rows: Int32Array;
@@ -40,17 +58,19 @@ export class EmbeddingTable {
   readonly data: Float32Array;
   /** Row -> its slot + 1 (0: not touched yet). */
   private readonly slotPlusOne: Int32Array;
-  /** Slot -> row, for the slots in use. */
-  private rowOfSlot: Int32Array = new Int32Array(256);
-  private slotsUsed = 0;
+  /** Slot -> row, for the slots in use (sized for every row: its pages fill from the front). */
+  private readonly rowOfSlot: Int32Array;
+  /** [slots used], shared with the threads attached to this table. */
+  private readonly counters: Int32Array;
   private readonly tableSeed: number;
 
   constructor(
     readonly name: string,
     readonly rows: number,
     readonly dim: number,
-    seed: number,
+    private readonly seed: number,
     readonly initRange: number = DEFAULT_INIT_RANGE,
+    attached?: TableMemory,
   ) {
     if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(dim) || dim < 1) {
       throw new RangeError(`table "${name}": rows (${rows}) and dim (${dim}) must be positive integers`);
@@ -61,9 +81,36 @@ export class EmbeddingTable {
           'lower its buckets in the feature spec',
       );
     }
-    this.data = new Float32Array(rows * dim);
-    this.slotPlusOne = new Int32Array(rows);
+    // Fresh SharedArrayBuffers are zero pages too: untouched rows cost address space only.
+    this.data = new Float32Array(attached?.data ?? new SharedArrayBuffer(rows * dim * 4));
+    this.slotPlusOne = new Int32Array(attached?.slotPlusOne ?? new SharedArrayBuffer(rows * 4));
+    this.rowOfSlot = new Int32Array(attached?.rowOfSlot ?? new SharedArrayBuffer(rows * 4));
+    this.counters = new Int32Array(attached?.counters ?? new SharedArrayBuffer(4));
+    if (this.data.length !== rows * dim || this.slotPlusOne.length !== rows || this.rowOfSlot.length !== rows) {
+      throw new RangeError(`table "${name}": attached memory does not match ${rows} rows x ${dim} dims`);
+    }
     this.tableSeed = mix32(mix32(seed) ^ tableSalt(name));
+  }
+
+  /** The same table seen from another thread, over `memory` (from memory() there). */
+  static attach(memory: TableMemory): EmbeddingTable {
+    return new EmbeddingTable(memory.name, memory.rows, memory.dim, memory.seed, memory.initRange, memory);
+  }
+
+  /** This table's shared memory, to attach() it in a worker thread. */
+  memory(): TableMemory {
+    const { name, rows, dim, seed, initRange } = this;
+    return {
+      name,
+      rows,
+      dim,
+      seed,
+      initRange,
+      data: this.data.buffer as SharedArrayBuffer,
+      slotPlusOne: this.slotPlusOne.buffer as SharedArrayBuffer,
+      rowOfSlot: this.rowOfSlot.buffer as SharedArrayBuffer,
+      counters: this.counters.buffer as SharedArrayBuffer,
+    };
   }
 
   /** Offset of `row`'s values in `data`, giving it a slot with its initial values on first touch. */
@@ -88,12 +135,12 @@ export class EmbeddingTable {
 
   /** Number of rows with a slot. */
   get touchedCount(): number {
-    return this.slotsUsed;
+    return this.counters[0]!;
   }
 
   /** Touched rows in increasing order. */
   touchedRows(): Int32Array {
-    return this.rowOfSlot.slice(0, this.slotsUsed).sort();
+    return this.rowOfSlot.slice(0, this.counters[0]).sort();
   }
 
   /** Copies of the touched rows and their values (untouched rows are re-derived from the seed). */
@@ -126,12 +173,8 @@ export class EmbeddingTable {
     if (!Number.isInteger(row) || row < 0 || row >= this.rows) {
       throw new RangeError(`table "${this.name}": row ${row} is outside [0, ${this.rows}); was it hashed with another spec?`);
     }
-    const slot = this.slotsUsed++;
-    if (slot === this.rowOfSlot.length) {
-      const grown = new Int32Array(Math.min(slot * 2, this.rows));
-      grown.set(this.rowOfSlot);
-      this.rowOfSlot = grown;
-    }
+    const slot = this.counters[0]!;
+    this.counters[0] = slot + 1;
     this.rowOfSlot[slot] = row;
     this.slotPlusOne[row] = slot + 1;
     const dim = this.dim;

@@ -147,6 +147,13 @@ export interface SparseOptimizer {
   nextStep(): void;
   /** Updates the rows of g (unique, as EmbeddingCollection.backward gives them) in `table`. */
   step(table: EmbeddingTable, g: SparseGrad): void;
+  /**
+   * The state of `table` (created on first use), for applyRowUpdates in another thread attached
+   * to the same shared memory.
+   */
+  tableState(table: EmbeddingTable): TableSlots;
+  /** Changes whenever a table's state object is created or replaced: attached threads re-attach. */
+  readonly stateRevision: number;
   /** Learning-rate schedules; takes effect from the next update. */
   setLearningRate(lr: number): void;
   exportState(): SparseOptimizerState;
@@ -157,17 +164,36 @@ export interface SparseOptimizer {
   importState(state: SparseOptimizerState, tables: readonly EmbeddingTable[]): void;
 }
 
-/** A table's state: slot arrays laid out like table.data (same offsets), and the rows they hold. */
-class TableSlots {
+/** A table's optimizer state in shared memory, and the slot values it starts rows with. */
+export interface SlotsMemory {
+  initial: number[];
+  slots: SharedArrayBuffer[];
+  stepped: RowSetMemory;
+}
+
+/**
+ * A table's state: slot arrays laid out like table.data (same offsets), and the rows they hold. It
+ * lives in SharedArrayBuffers, so a worker thread attached to the table can update its rows too.
+ */
+export class TableSlots {
   readonly slots: Float32Array[];
   readonly stepped: RowSet;
 
   constructor(
     readonly table: EmbeddingTable,
     private readonly initial: readonly number[],
+    attached?: SlotsMemory,
   ) {
-    this.slots = initial.map(() => new Float32Array(table.data.length));
-    this.stepped = new RowSet(table.rows);
+    this.slots = initial.map((_, s) => new Float32Array(attached?.slots[s] ?? new SharedArrayBuffer(table.data.length * 4)));
+    this.stepped = new RowSet(table.rows, attached?.stepped);
+    if (this.slots.some((slot) => slot.length !== table.data.length)) {
+      throw new RangeError(`optimizer state of table "${table.name}": attached slots do not match the table`);
+    }
+  }
+
+  /** This state's shared memory, to attach it (to the same table, attached) in a worker thread. */
+  memory(): SlotsMemory {
+    return { initial: [...this.initial], slots: this.slots.map((a) => a.buffer as SharedArrayBuffer), stepped: this.stepped.memory() };
   }
 
   /** Offset of `row` in the table and in every slot, writing initial slot values on its first update. */
@@ -179,6 +205,34 @@ class TableSlots {
       });
     }
     return at;
+  }
+}
+
+/**
+ * Updates the rows of g (unique) in state.table, at global step t (1-based): the one row-sparse
+ * kernel, shared by RowSparseOptimizer and the embedding worker thread.
+ */
+export function applyRowUpdates(h: Readonly<OptimizerHyper>, t: number, state: TableSlots, g: SparseGrad): void {
+  const table = state.table;
+  const dim = table.dim;
+  const param = table.data;
+  const { rows, grad } = g;
+  switch (h.kind) {
+    case 'adam': {
+      const [m, v] = state.slots as [Float32Array, Float32Array];
+      const stepSize = adamStepSize(h, t);
+      for (let i = 0; i < rows.length; i++) {
+        adamUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, m, v, h, stepSize);
+      }
+      break;
+    }
+    case 'adagrad': {
+      const [accum] = state.slots as [Float32Array];
+      for (let i = 0; i < rows.length; i++) {
+        adagradUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, accum, h.lr);
+      }
+      break;
+    }
   }
 }
 
@@ -213,6 +267,7 @@ abstract class OptimizerBase {
 /** The SparseOptimizer; construct it directly for hyper-parameters other than the defaults. */
 export class RowSparseOptimizer extends OptimizerBase implements SparseOptimizer {
   private readonly tables = new Map<string, TableSlots>();
+  private revision = 0;
 
   nextStep(): void {
     this.t++;
@@ -224,27 +279,32 @@ export class RowSparseOptimizer extends OptimizerBase implements SparseOptimizer
     if (g.grad.length !== g.rows.length * dim) {
       throw new RangeError(`sparse optimizer: table "${table.name}" gradient has ${g.grad.length} values for ${g.rows.length} rows of dim ${dim}`);
     }
-    const state = this.slotsFor(table);
-    const param = table.data;
-    const { rows, grad } = g;
-    const h = this.current;
-    switch (h.kind) {
-      case 'adam': {
-        const [m, v] = state.slots as [Float32Array, Float32Array];
-        const stepSize = adamStepSize(h, this.t);
-        for (let i = 0; i < rows.length; i++) {
-          adamUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, m, v, h, stepSize);
-        }
-        break;
-      }
-      case 'adagrad': {
-        const [accum] = state.slots as [Float32Array];
-        for (let i = 0; i < rows.length; i++) {
-          adagradUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, accum, h.lr);
-        }
-        break;
-      }
+    applyRowUpdates(this.current, this.t, this.tableState(table), g);
+  }
+
+  /**
+   * Changes whenever a table's state object is created or replaced (importState): a worker thread
+   * that attached the states must attach them again.
+   */
+  get stateRevision(): number {
+    return this.revision;
+  }
+
+  /** The state of `table`, created (empty) on first use; see applyRowUpdates. */
+  tableState(table: EmbeddingTable): TableSlots {
+    let state = this.tables.get(table.name);
+    if (state === undefined) {
+      state = new TableSlots(table, slotInitialValues(this.current));
+      this.tables.set(table.name, state);
+      this.revision++;
+    } else if (state.table !== table) {
+      // Offsets are per table object (rows sit in first-touch order), so state cannot move to another.
+      throw new Error(
+        `sparse optimizer: its state for table "${table.name}" belongs to another table object; ` +
+          'to resume on a reloaded model, importState(state, tables) with its tables',
+      );
     }
+    return state;
   }
 
   exportState(): SparseOptimizerState {
@@ -294,22 +354,8 @@ export class RowSparseOptimizer extends OptimizerBase implements SparseOptimizer
     }
     this.tables.clear();
     for (const [name, slots] of restored) this.tables.set(name, slots);
+    this.revision++;
     this.t = state.step;
-  }
-
-  private slotsFor(table: EmbeddingTable): TableSlots {
-    let state = this.tables.get(table.name);
-    if (state === undefined) {
-      state = new TableSlots(table, slotInitialValues(this.current));
-      this.tables.set(table.name, state);
-    } else if (state.table !== table) {
-      // Offsets are per table object (rows sit in first-touch order), so state cannot move to another.
-      throw new Error(
-        `sparse optimizer: its state for table "${table.name}" belongs to another table object; ` +
-          'to resume on a reloaded model, importState(state, tables) with its tables',
-      );
-    }
-    return state;
   }
 }
 
@@ -426,17 +472,33 @@ export function createDenseOptimizer(kind: OptimizerKind, lr: number): DenseOpti
   return new DenseOptimizer(defaultHyper(kind, lr));
 }
 
-/** A set of rows in [0, capacity) as a bitset: 1 bit per bucket, sorted listing. */
+/** A RowSet's shared memory: its bit words and [count]. */
+export interface RowSetMemory {
+  words: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+}
+
+/** A set of rows in [0, capacity) as a bitset: 1 bit per bucket, sorted listing; in shared memory. */
 export class RowSet {
   private readonly words: Uint32Array;
-  private count = 0;
+  /** [count]. */
+  private readonly counters: Int32Array;
 
-  constructor(readonly capacity: number) {
-    this.words = new Uint32Array(Math.ceil(capacity / 32));
+  constructor(
+    readonly capacity: number,
+    attached?: RowSetMemory,
+  ) {
+    this.words = new Uint32Array(attached?.words ?? new SharedArrayBuffer(Math.ceil(capacity / 32) * 4));
+    this.counters = new Int32Array(attached?.counters ?? new SharedArrayBuffer(4));
+    if (this.words.length !== Math.ceil(capacity / 32)) throw new RangeError(`row set: attached memory does not hold ${capacity} rows`);
+  }
+
+  memory(): RowSetMemory {
+    return { words: this.words.buffer as SharedArrayBuffer, counters: this.counters.buffer as SharedArrayBuffer };
   }
 
   get size(): number {
-    return this.count;
+    return this.counters[0]!;
   }
 
   /** For an integer row; false outside [0, capacity) (its word is undefined or its bit never set). */
@@ -450,13 +512,13 @@ export class RowSet {
     const bit = 1 << (row & 31);
     if ((this.words[word]! & bit) !== 0) return false;
     this.words[word] = this.words[word]! | bit;
-    this.count++;
+    this.counters[0] = this.counters[0]! + 1;
     return true;
   }
 
   /** Members in increasing order. */
   toArray(): Int32Array {
-    const out = new Int32Array(this.count);
+    const out = new Int32Array(this.counters[0]!);
     let n = 0;
     const words = this.words;
     for (let w = 0; w < words.length; w++) {

@@ -4,7 +4,12 @@
  * sparse optimizer, timed separately over the same loop the trainer runs.
  *
  *   node dist-bench/bench/profile-train.js --data DIR [--steps 200] [--batch 1024] [--optimizer adam]
- *        [--shuffle group|sample]
+ *        [--shuffle group|sample] [--embedding-thread]
+ *
+ * With --embedding-thread the embedding side runs on two threads (EmbeddingThread, as training
+ * does by default): 'pool' is then both threads' pooling, and 'emb-backward' is the dense
+ * optimizer, the embedding backward and the sparse optimizer together (they overlap); it also
+ * prints how long the main thread waited for the worker.
  */
 import { parseArgs } from 'node:util';
 import { BatchBuilder } from '../src/data/batcher.js';
@@ -14,6 +19,7 @@ import { CvrModel } from '../src/models/cvr-model.js';
 import { createDenseOptimizer, createSparseOptimizer, type OptimizerKind } from '../src/sparse/optimizers.js';
 import { labelsFor } from '../src/train/component-data.js';
 import { sampleOrder, type ShuffleMode } from '../src/train/shuffle.js';
+import { EmbeddingThread } from '../src/sparse/embedding-thread.js';
 import { Rng } from '../src/util/rng.js';
 
 const { values } = parseArgs({
@@ -24,6 +30,7 @@ const { values } = parseArgs({
     optimizer: { type: 'string', default: 'adam' },
     warmup: { type: 'string', default: '20' },
     shuffle: { type: 'string', default: 'group' },
+    'embedding-thread': { type: 'boolean', default: false },
   },
 });
 if (!values.data) throw new Error('--data DIR is required (a generated dataset: esmm generate --out DIR)');
@@ -40,6 +47,7 @@ const builder = new BatchBuilder(spec, split.fieldNames, split.groups);
 const sparseOpt = createSparseOptimizer(optimizer, 0.001);
 const denseOpt = createDenseOptimizer(optimizer, 0.001);
 const rng = new Rng(1);
+const thread = values['embedding-thread'] ? await EmbeddingThread.start(c.embeddings) : null;
 
 const phases = ['build', 'pool', 'ort', 'dense-opt', 'emb-backward', 'sparse-opt'] as const;
 const total: Record<(typeof phases)[number], number> = { build: 0, pool: 0, ort: 0, 'dense-opt': 0, 'emb-backward': 0, 'sparse-opt': 0 };
@@ -60,17 +68,27 @@ outer: for (let b = 0; ; b = (b + 1) % split.numBlocks) {
     };
     const batch = builder.build(block, order, s, s + batchSize);
     lap('build');
-    const x = c.pool(batch, 'train');
+    const x = thread ? await thread.forward(batch) : c.pool(batch, 'train');
     lap('pool');
     const res = await c.net.trainStep(x, batch.size, labelsFor(c.def, batch), new Float32Array(batch.size).fill(1));
     lap('ort');
-    denseOpt.step(names.map((k) => c.net.params.get(k)!.data), names.map((k) => res.grads.get(k)!));
-    lap('dense-opt');
-    const grads = c.embeddings.backward(batch, res.gradX);
-    lap('emb-backward');
-    sparseOpt.nextStep();
-    for (const g of grads) sparseOpt.step(c.embeddings.tables[g.table]!, g);
-    lap('sparse-opt');
+    const denseStep = () => denseOpt.step(names.map((k) => c.net.params.get(k)!.data), names.map((k) => res.grads.get(k)!));
+    if (thread) {
+      await thread.backwardAndStep(batch, res.gradX, sparseOpt, denseStep);
+      lap('emb-backward');
+    } else {
+      denseStep();
+      lap('dense-opt');
+      const grads = c.embeddings.backward(batch, res.gradX);
+      lap('emb-backward');
+      sparseOpt.nextStep();
+      for (const g of grads) sparseOpt.step(c.embeddings.tables[g.table]!, g);
+      lap('sparse-opt');
+    }
+    if (thread && done === warmup - 1) {
+      thread.waited.forward = 0;
+      thread.waited.backward = 0;
+    }
     if (measure) {
       entries += batch.samples.rows.length + batch.groups.rows.length;
       groups += batch.groups.numRows;
@@ -84,4 +102,9 @@ for (const p of phases) {
   console.log(`  ${p.padEnd(13)} ${(total[p] / steps).toFixed(2).padStart(7)} ms/step  ${((100 * total[p]) / sum).toFixed(1).padStart(5)}%`);
 }
 console.log(`  ${'total'.padEnd(13)} ${(sum / steps).toFixed(2).padStart(7)} ms/step  = ${Math.round((steps * batchSize) / (sum / 1000))} samples/s`);
+if (thread) {
+  const { forward, backward } = thread.waited;
+  console.log(`  main thread waited for the worker: ${(forward / steps).toFixed(2)} ms/step in pool, ${(backward / steps).toFixed(2)} in backward`);
+  await thread.close();
+}
 await model.release();

@@ -140,6 +140,7 @@ async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number
   try {
     await trainModel(model, split, {
       ...training,
+      embeddingThread: threads >= 2,
       onStep: (s) => {
         samples += s.samples;
         windowSamples += s.samples;

@@ -32,6 +32,7 @@ export interface ExperimentConfig {
   shape: DenseShape;
   training: { epochs: number; batchSize: number; lr: number; optimizer: OptimizerKind };
   sampling: SamplingOptions;
+  /** onnxruntime threads; with 2 or more, training also splits the embedding side over 2 threads. */
   threads: number;
 }
 
@@ -110,6 +111,7 @@ async function runOnce(
     ...config.training,
     seed,
     quiet: true,
+    embeddingThread: config.threads >= 2,
     onStep: (s) => progress(s.samples, what),
   });
   const record: RunRecord = { run, seed, seconds: 0, sharedCtr: null, models: {} };

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { BatchBuilder } from '../data/batcher.js';
 import type { Batch } from '../data/jagged-types.js';
@@ -11,6 +12,7 @@ import {
   type DenseOptimizer,
   type SparseOptimizer,
 } from '../sparse/optimizers.js';
+import { EmbeddingThread } from '../sparse/embedding-thread.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
@@ -47,6 +49,12 @@ export interface TrainConfig {
   onStep?: (info: StepInfo) => void;
   /** Checkpoints every few steps, and resuming from them; see checkpoint.ts. */
   checkpoints?: CheckpointConfig;
+  /**
+   * Split the embedding side of each step (pooling, backward, sparse optimizer) between this
+   * thread and a worker thread (see sparse/embedding-thread.ts); the weights come out the same.
+   * Default: when the machine has 2 or more cores.
+   */
+  embeddingThread?: boolean;
 }
 
 export interface CheckpointConfig {
@@ -281,61 +289,74 @@ async function trainComponent(
     };
   };
 
-  const progress = new Progress({
-    label: `train ${model.config.kind}/${name}`,
-    total: source.numSamples * config.epochs - samples,
-    unit: 'samples',
-    quiet: config.quiet ?? false,
-  });
-  for (; epoch < config.epochs; epoch++) {
-    blockOrder ??= rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
-    for (; blockIndex < blockOrder.length; blockIndex++) {
-      const block = source.readBlock(blockOrder[blockIndex]!);
-      order ??= sampleOrder(block, rng, config.shuffle ?? 'group');
-      while (sampleStart < block.count) {
-        const end = Math.min(block.count, sampleStart + config.batchSize);
-        const batch = builder.build(block, order, sampleStart, end);
-        const loss = await trainStep(component, batch, sparseOpt, denseOpt);
-        sampleStart = end;
-        step++;
-        samples += batch.size;
-        run.globalStep++;
-        run.samples += batch.size;
-        ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
-        windowSum += loss;
-        windowSteps++;
-        if (windowSteps === curveEvery) {
-          curve.points.push({ step, epoch, loss: windowSum / windowSteps });
-          windowSum = 0;
-          windowSteps = 0;
+  const thread = (config.embeddingThread ?? availableParallelism() >= 2) ? await EmbeddingThread.start(component.embeddings) : null;
+  try {
+    await runEpochs();
+  } finally {
+    await thread?.close();
+  }
+
+  async function runEpochs(): Promise<void> {
+    const progress = new Progress({
+      label: `train ${model.config.kind}/${name}`,
+      total: source.numSamples * config.epochs - samples,
+      unit: 'samples',
+      quiet: config.quiet ?? false,
+    });
+    for (; epoch < config.epochs; epoch++) {
+      blockOrder ??= rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
+      for (; blockIndex < blockOrder.length; blockIndex++) {
+        const block = source.readBlock(blockOrder[blockIndex]!);
+        order ??= sampleOrder(block, rng, config.shuffle ?? 'group');
+        while (sampleStart < block.count) {
+          const end = Math.min(block.count, sampleStart + config.batchSize);
+          const batch = builder.build(block, order, sampleStart, end);
+          const loss = await trainStep(component, batch, sparseOpt, denseOpt, thread);
+          sampleStart = end;
+          step++;
+          samples += batch.size;
+          run.globalStep++;
+          run.samples += batch.size;
+          ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
+          windowSum += loss;
+          windowSteps++;
+          if (windowSteps === curveEvery) {
+            curve.points.push({ step, epoch, loss: windowSum / windowSteps });
+            windowSum = 0;
+            windowSteps = 0;
+          }
+          progress.tick(batch.size, `epoch ${epoch + 1}/${config.epochs} loss ${ema.toFixed(5)}`);
+          config.onStep?.({ component: name, epoch, step, globalStep: run.globalStep, loss, samples: batch.size });
+          run.checkpointIfDue(false, capture);
         }
-        progress.tick(batch.size, `epoch ${epoch + 1}/${config.epochs} loss ${ema.toFixed(5)}`);
-        config.onStep?.({ component: name, epoch, step, globalStep: run.globalStep, loss, samples: batch.size });
-        run.checkpointIfDue(false, capture);
+        order = null;
+        sampleStart = 0;
       }
-      order = null;
-      sampleStart = 0;
+      blockOrder = null;
+      blockIndex = 0;
     }
-    blockOrder = null;
-    blockIndex = 0;
+    if (windowSteps > 0) {
+      curve.points.push({ step, epoch: config.epochs - 1, loss: windowSum / windowSteps });
+      windowSum = 0;
+      windowSteps = 0;
+    }
+    progress.finish(`loss ${ema.toFixed(5)}`);
+    run.finished.push({ name, trainedOn: source.numSamples, steps: step, finalLoss: Number.isNaN(ema) ? null : ema, samples, curve });
   }
-  if (windowSteps > 0) {
-    curve.points.push({ step, epoch: config.epochs - 1, loss: windowSum / windowSteps });
-    windowSum = 0;
-    windowSteps = 0;
-  }
-  progress.finish(`loss ${ema.toFixed(5)}`);
-  run.finished.push({ name, trainedOn: source.numSamples, steps: step, finalLoss: Number.isNaN(ema) ? null : ema, samples, curve });
 }
 
-/** One step: pool, dense forward+backward in onnxruntime, dense update, sparse row updates. */
+/**
+ * One step: pool, dense forward+backward in onnxruntime, dense update, sparse row updates; with
+ * `thread`, the embedding side is split between this thread and the worker.
+ */
 async function trainStep(
   component: Component,
   batch: Batch,
   sparseOpt: SparseOptimizer,
   denseOpt: DenseOptimizer,
+  thread: EmbeddingThread | null,
 ): Promise<number> {
-  const x = component.pool(batch, 'train');
+  const x = thread ? await thread.forward(batch) : component.pool(batch, 'train');
   const n = batch.size;
   const weight = new Float32Array(n).fill(1);
   const labels = labelsFor(component.def, batch);
@@ -346,13 +367,19 @@ async function trainStep(
     );
   }
   const names = [...component.net.params.keys()];
-  denseOpt.step(
-    names.map((k) => component.net.params.get(k)!.data),
-    names.map((k) => res.grads.get(k)!),
-  );
-  const grads = component.embeddings.backward(batch, res.gradX);
-  sparseOpt.nextStep();
-  for (const g of grads) sparseOpt.step(component.embeddings.tables[g.table]!, g);
+  const denseStep = () =>
+    denseOpt.step(
+      names.map((k) => component.net.params.get(k)!.data),
+      names.map((k) => res.grads.get(k)!),
+    );
+  if (thread) {
+    await thread.backwardAndStep(batch, res.gradX, sparseOpt, denseStep);
+  } else {
+    denseStep();
+    const grads = component.embeddings.backward(batch, res.gradX);
+    sparseOpt.nextStep();
+    for (const g of grads) sparseOpt.step(component.embeddings.tables[g.table]!, g);
+  }
   return res.loss;
 }
 

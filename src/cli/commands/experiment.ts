@@ -35,7 +35,8 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
   --train-split NAME       (default train)
   --test-split NAME        (default test)
-  --threads T              onnxruntime threads (default 2)
+  --threads T              onnxruntime threads (default 2); with 2 or more, the embedding side
+                           also runs on 2 threads
   --browser auto|off|PATH  Chromium for the PNGs and the page check (default auto: if installed)
   --cache-dir DIR          where prepared caches go (default DIR/.esmm-cache)
   --format auto|aliccp|paddlerec|csv

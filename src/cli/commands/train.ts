@@ -26,7 +26,8 @@ binary cache on first use) and saves it to MODEL_DIR.
   --seed S                 seed of weights and data order (default 1)
   --hidden 360,200,80      tower layer sizes (default 360,200,80)
   --dropout P              dropout after each hidden layer (default 0)
-  --threads T              onnxruntime threads (default 2)
+  --threads T              onnxruntime threads (default 2); with 2 or more, the embedding side
+                           (pooling, its backward, sparse Adam) also runs on 2 threads
   --split NAME             split to train on (default train)
   --eval-split NAME        evaluate on this split afterwards and record the metrics in the model
   --cache-dir DIR          where prepared caches go (default DIR/.esmm-cache)
@@ -97,7 +98,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     { threads },
   );
   try {
-    const result = await trainModel(model, split, { ...training, quiet, ...(checkpoints ? { checkpoints } : {}) });
+    const result = await trainModel(model, split, { ...training, quiet, embeddingThread: threads >= 2, ...(checkpoints ? { checkpoints } : {}) });
     if (result.resumedFrom && !quiet) process.stderr.write(`resumed from ${result.resumedFrom.path} (step ${result.resumedFrom.globalStep})\n`);
     const metrics: Record<string, unknown> = {
       train_samples_per_s: Math.round(result.samplesPerSecond),

@@ -23,7 +23,11 @@ export interface ModelCurves {
 }
 
 /** One pass over `test`; memory: a few float32 values per impression, released on return. */
-export async function collectCurves(model: CvrModel, test: SampleSource, opts: { quiet?: boolean } = {}): Promise<ModelCurves> {
+export async function collectCurves(
+  model: CvrModel,
+  test: SampleSource,
+  opts: { quiet?: boolean; embeddingThreads?: boolean } = {},
+): Promise<ModelCurves> {
   const cvr = { pos: new ScoreBuffer(), neg: new ScoreBuffer() };
   const ctcvr = { pos: new ScoreBuffer(), neg: new ScoreBuffer() };
   const pcvrAll = new ScoreBuffer();
@@ -43,7 +47,7 @@ export async function collectCurves(model: CvrModel, test: SampleSource, opts: {
       }
       if (!block.truth) hasTruth = false;
     },
-    { quiet: opts.quiet ?? true, label: `curves ${model.config.kind}` },
+    { quiet: opts.quiet ?? true, label: `curves ${model.config.kind}`, ...(opts.embeddingThreads !== undefined ? { embeddingThreads: opts.embeddingThreads } : {}) },
   );
   const calibration = (task: { pos: ScoreBuffer; neg: ScoreBuffer }) => {
     const pos = task.pos.view();

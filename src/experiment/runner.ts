@@ -135,9 +135,9 @@ async function runOnce(
         const own = model.components.map((c) => c.def.name).filter((name) => !(sharedCtr && name === CTR_COMPONENT));
         const trained = await trainParts(model, train, training(kind), own);
         const e0 = Date.now();
-        const metrics = await evaluateModel(model, test, { quiet: true });
+        const metrics = await evaluateModel(model, test, { quiet: true, embeddingThreads: config.threads >= 2 });
         progress(test.numSamples, `${kind} evaluation`);
-        const curves = await collectCurves(model, test);
+        const curves = await collectCurves(model, test, { embeddingThreads: config.threads >= 2 });
         progress(test.numSamples, `${kind} curves`);
         record.models[kind] = {
           metrics,

@@ -1,6 +1,7 @@
 import type { Batch } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingCollection, type PoolMode } from '../sparse/embedding-collection.js';
+import type { EmbeddingThread } from '../sparse/embedding-thread.js';
 import { fnv1a32 } from '../util/fnv.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { DenseNet, embeddingCopies, initParams, type DenseNetMode, type ParamSet } from './dense.js';
@@ -46,8 +47,16 @@ export class Component {
     return this.embeddings.forward(batch, this.pooled.subarray(0, width), mode);
   }
 
-  /** Safe to call again before an earlier call has resolved (each call pools into its own buffer). */
-  async predict(batch: Batch): Promise<Record<string, Float32Array>> {
+  /**
+   * Safe to call again before an earlier call has resolved (each call pools into its own buffer);
+   * with `thread` (started on this component's embeddings), pooling runs on two threads, one call
+   * at a time.
+   */
+  async predict(batch: Batch, thread?: EmbeddingThread): Promise<Record<string, Float32Array>> {
+    if (thread) {
+      if (thread.collection !== this.embeddings) throw new Error(`component '${this.def.name}': the embedding thread was started on another component's embeddings`);
+      return this.net.predict(await thread.forward(batch, 'infer'), batch.size);
+    }
     const width = batch.size * this.def.dense.inputDim;
     let x = this.spareInputs.pop();
     if (!x || x.length < width) x = new Float32Array(width);

@@ -1,5 +1,6 @@
 import type { Batch } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
+import { EmbeddingThread } from '../sparse/embedding-thread.js';
 import { Component } from './component.js';
 import type { DenseNetMode, ParamSet } from './dense.js';
 import { componentsOf, type ComponentDef, type DenseShape, type ModelKind, type SamplingOptions } from './model-kinds.js';
@@ -72,30 +73,47 @@ export class CvrModel {
     return new CvrModel(config, components, owned);
   }
 
+  /** An embedding thread per component, for predict(batch, threads); close them when done. */
+  async startEmbeddingThreads(): Promise<Map<Component, EmbeddingThread>> {
+    const threads = new Map<Component, EmbeddingThread>();
+    try {
+      for (const c of this.components) threads.set(c, await EmbeddingThread.start(c.embeddings));
+    } catch (e) {
+      for (const t of threads.values()) await t.close();
+      throw e;
+    }
+    return threads;
+  }
+
   component(name: string): Component {
     const c = this.components.find((x) => x.def.name === name);
     if (!c) throw new Error(`model has no component '${name}'`);
     return c;
   }
 
-  async predict(batch: Batch): Promise<Predictions> {
+  /**
+   * pCTR, pCVR, pCTCVR per sample. With `threads` (from startEmbeddingThreads), each component
+   * pools on two threads: for one caller predicting batch after batch.
+   */
+  async predict(batch: Batch, threads?: ReadonlyMap<Component, EmbeddingThread>): Promise<Predictions> {
+    const run = (c: Component) => c.predict(batch, threads?.get(c));
     switch (this.config.kind) {
       case 'esmm':
       case 'esmm-ns': {
-        const out = await this.components[0]!.predict(batch);
+        const out = await run(this.components[0]!);
         return { pctr: out.pctr!, pcvr: out.pcvr!, pctcvr: out.pctcvr! };
       }
       case 'base':
       case 'aman':
       case 'oversampling':
       case 'unbias': {
-        const pctr = (await this.component('ctr').predict(batch)).p!.slice();
-        const pcvr = (await this.component('cvr').predict(batch)).p!.slice();
+        const pctr = (await run(this.component('ctr'))).p!.slice();
+        const pcvr = (await run(this.component('cvr'))).p!.slice();
         return { pctr, pcvr, pctcvr: product(pctr, pcvr) };
       }
       case 'division': {
-        const pctr = (await this.component('ctr').predict(batch)).p!.slice();
-        const ctcvr = (await this.component('ctcvr').predict(batch)).p!;
+        const pctr = (await run(this.component('ctr'))).p!.slice();
+        const ctcvr = (await run(this.component('ctcvr'))).p!;
         // pCVR = pCTCVR / pCTR, clamped to [0, 1]; pCTR is a sigmoid, never 0.
         const pcvr = new Float32Array(batch.size);
         for (let i = 0; i < batch.size; i++) pcvr[i] = Math.min(1, ctcvr[i]! / pctr[i]!);

@@ -1,6 +1,7 @@
 /** The messages between EmbeddingThread and its worker (embedding-thread-worker.ts), and their table queue. */
 import type { SharedFeatureBatch } from '../data/shared-batch.js';
 import type { FeatureSpec } from '../features/spec-types.js';
+import type { PoolMode } from './embedding-collection.js';
 import type { TableMemory } from './embedding-table.js';
 import type { OptimizerHyper, SlotsMemory } from './optimizers.js';
 
@@ -10,6 +11,7 @@ export type WorkerCommand =
       op: 'forward';
       seq: number;
       batch: SharedFeatureBatch;
+      mode: PoolMode;
       out: SharedArrayBuffer;
       outLength: number;
       /** Int32Array [next, table order...]: take tables with takeTable until it gives -1. */

@@ -37,7 +37,7 @@ function run(command: WorkerCommand): void {
       const out = new Float32Array(command.out, 0, command.outLength);
       const batch = readSharedBatch(command.batch);
       const queue = new Int32Array(command.queue);
-      for (let t = takeTable(queue); t >= 0; t = takeTable(queue)) c.forward(batch, out, 'train', single[t]);
+      for (let t = takeTable(queue); t >= 0; t = takeTable(queue)) c.forward(batch, out, command.mode, single[t]);
       return;
     }
     case 'backward': {

@@ -97,3 +97,24 @@ test('a bad row fails the step with the one-thread message, in either thread; th
   }
   await assert.rejects(thread.forward(randomPoolingBatch(spec, rng, 3, 1, 2)), /embedding thread: closed/);
 });
+
+test("'infer' pooling on two threads equals one thread's and touches no row", async () => {
+  const rng = new Rng(5);
+  const serial = new EmbeddingCollection(spec, 4);
+  const shared = new EmbeddingCollection(spec, 4);
+  // Train-mode pooling first, so that some rows are touched and others are not.
+  const warm = randomPoolingBatch(spec, rng, 10, 2, 3);
+  serial.forward(warm);
+  shared.forward(warm);
+  const thread = await EmbeddingThread.start(shared);
+  try {
+    const touched = shared.tables.map((t) => t.touchedCount);
+    for (let step = 0; step < 5; step++) {
+      const batch = randomPoolingBatch(spec, rng, 1 + rng.int(30), rng.int(4), 5);
+      assert.deepEqual(await thread.forward(batch, 'infer'), serial.forward(batch, undefined, 'infer'));
+    }
+    assert.deepEqual(shared.tables.map((t) => t.touchedCount), touched);
+  } finally {
+    await thread.close();
+  }
+});

@@ -23,7 +23,7 @@
 import { Worker } from 'node:worker_threads';
 import type { FeatureBatch } from '../data/jagged-types.js';
 import { SharedBatchWriter, type SharedFeatureBatch } from '../data/shared-batch.js';
-import type { EmbeddingCollection } from './embedding-collection.js';
+import type { EmbeddingCollection, PoolMode } from './embedding-collection.js';
 import { takeTable, type WorkerCommand, type WorkerReply } from './embedding-thread-protocol.js';
 import type { SlotsMemory, SparseOptimizer } from './optimizers.js';
 
@@ -86,18 +86,26 @@ export class EmbeddingThread {
   }
 
   /**
-   * collection.forward(batch, undefined, 'train') on both threads. The result is reused: valid
+   * collection.forward(batch, undefined, mode) on both threads. The result is reused: valid
    * until the next forward.
    */
-  async forward(batch: FeatureBatch): Promise<Float32Array> {
+  async forward(batch: FeatureBatch, mode: PoolMode = 'train'): Promise<Float32Array> {
     const width = batch.size * this.collection.outputWidth;
     if (this.pooled.length < width) this.pooled = new Float32Array(new SharedArrayBuffer(Math.ceil(width * 1.25) * 4));
     const out = this.pooled.subarray(0, width);
     const copy = this.share(batch);
     this.fillQueue(batch);
-    const done = this.call({ op: 'forward', seq: 0, batch: copy, out: out.buffer as SharedArrayBuffer, outLength: width, queue: this.queue.buffer as SharedArrayBuffer });
+    const done = this.call({
+      op: 'forward',
+      seq: 0,
+      batch: copy,
+      mode,
+      out: out.buffer as SharedArrayBuffer,
+      outLength: width,
+      queue: this.queue.buffer as SharedArrayBuffer,
+    });
     try {
-      for (let t = takeTable(this.queue); t >= 0; t = takeTable(this.queue)) this.collection.forward(batch, out, 'train', this.single[t]);
+      for (let t = takeTable(this.queue); t >= 0; t = takeTable(this.queue)) this.collection.forward(batch, out, mode, this.single[t]);
     } finally {
       const t = performance.now();
       await done;

@@ -32,7 +32,7 @@ export const TRUTH_LABEL_SEED = 20180708;
 export async function evaluateModel(
   model: CvrModel,
   source: SampleSource,
-  opts: { batchSize?: number; quiet?: boolean } = {},
+  opts: { batchSize?: number; quiet?: boolean; embeddingThreads?: boolean } = {},
 ): Promise<EvalResult> {
   const ctr = new BinaryTaskMetrics();
   const cvr = new BinaryTaskMetrics();

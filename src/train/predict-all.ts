@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { BatchBuilder } from '../data/batcher.js';
 import type { Batch } from '../data/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
@@ -9,6 +10,8 @@ export interface PredictAllOptions {
   batchSize?: number;
   quiet?: boolean;
   label?: string;
+  /** Pool on two threads (EmbeddingThread); default: when the machine has 2 or more cores. */
+  embeddingThreads?: boolean;
 }
 
 /**
@@ -29,16 +32,21 @@ export async function predictAll(
     unit: 'samples',
     quiet: opts.quiet ?? false,
   });
-  let identity = new Int32Array(0);
-  for (let b = 0; b < source.numBlocks; b++) {
-    const block = source.readBlock(b);
-    if (identity.length < block.count) identity = Int32Array.from({ length: block.count }, (_, i) => i);
-    for (let s = 0; s < block.count; s += batchSize) {
-      const batch = builder.build(block, identity, s, Math.min(block.count, s + batchSize));
-      const p = await model.predict(batch);
-      await visit(p, batch, block, s);
-      progress.tick(batch.size);
+  const threads = (opts.embeddingThreads ?? availableParallelism() >= 2) ? await model.startEmbeddingThreads() : undefined;
+  try {
+    let identity = new Int32Array(0);
+    for (let b = 0; b < source.numBlocks; b++) {
+      const block = source.readBlock(b);
+      if (identity.length < block.count) identity = Int32Array.from({ length: block.count }, (_, i) => i);
+      for (let s = 0; s < block.count; s += batchSize) {
+        const batch = builder.build(block, identity, s, Math.min(block.count, s + batchSize));
+        const p = await model.predict(batch, threads);
+        await visit(p, batch, block, s);
+        progress.tick(batch.size);
+      }
     }
+  } finally {
+    for (const t of threads?.values() ?? []) await t.close();
   }
   progress.finish();
 }

@@ -13,7 +13,7 @@ against conversions drawn from the true p(conversion|click) for every impression
   --split NAME       split to evaluate (default test)
   --json             print one JSON object
   --batch-size B     prediction batch size (default 4096)
-  --threads T        onnxruntime threads (default 2)
+  --threads T        onnxruntime threads (default 2); with 2 or more, pooling also runs on 2 threads
   --cache-dir, --format, --strict, -q as for train
 `;
 
@@ -37,7 +37,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   const model = await loadModel(modelDir, { threads, mode: 'predict' });
   try {
     const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'test', cmd);
-    const r = await evaluateModel(model, split, { batchSize, quiet: v.quiet === true || v.json === true });
+    const r = await evaluateModel(model, split, { batchSize, quiet: v.quiet === true || v.json === true, embeddingThreads: threads >= 2 });
     process.stdout.write(v.json ? JSON.stringify(r) + '\n' : formatEval(r));
   } finally {
     await model.release();

@@ -10,7 +10,7 @@ Writes sample_id,pctr,pcvr,pctcvr for every impression of the split, in file ord
 
   --split NAME       split to predict (default test)
   --batch-size B     prediction batch size (default 4096)
-  --threads T        onnxruntime threads (default 2)
+  --threads T        onnxruntime threads (default 2); with 2 or more, pooling also runs on 2 threads
   --cache-dir, --format, --strict, -q as for train
 `;
 
@@ -51,7 +51,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
         writeSync(fd, text);
         rows += batch.size;
       },
-      { batchSize, quiet: v.quiet === true },
+      { batchSize, quiet: v.quiet === true, embeddingThreads: threads >= 2 },
     );
     closeSync(fd);
     fd = -1;

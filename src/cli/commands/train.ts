@@ -107,7 +107,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     };
     if (evalSplit) {
       const evalData = await loadSplit(v, dataDir, evalSplit, cmd);
-      metrics[evalSplit] = await evaluateModel(model, evalData, { quiet });
+      metrics[evalSplit] = await evaluateModel(model, evalData, { quiet, embeddingThreads: threads >= 2 });
     }
     try {
       saveModel(model, out, {

@@ -2,19 +2,16 @@ import { featureKey } from './feature-key.js';
 import type { EntrySink } from './feature-rows-builder.js';
 import { tooManyFieldsDetail, type FieldDictionary } from './field-dictionary.js';
 import { FLOAT32_MAX, parseDecimal, showBytes } from './parse-bytes.js';
-import { PADDING_KEY } from './types.js';
 
 const ENTRY_SEP = 0x01;
 const FIELD_SEP = 0x02;
 const VALUE_SEP = 0x03;
-/** Largest id that is its own key (PADDING_KEY - 1); see feature-key.ts. */
-const MAX_PLAIN_KEY = PADDING_KEY - 1;
 /** Field names up to this many bytes are cached by their packed bytes. */
 const MAX_PACKED_NAME = 8;
 /** Slots of the field cache: 1024, four times MAX_FIELDS, so probe runs stay short. */
 const FIELD_SLOT_BITS = 10;
 const FIELD_SLOTS = 1 << FIELD_SLOT_BITS;
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
 /**
  * Parses an Ali-CCP feature_list (`field 0x02 id 0x03 value`, entries joined by 0x01) straight
@@ -86,8 +83,9 @@ export class RawFeatureListParser {
         prevLen = fieldLen <= MAX_PACKED_NAME ? fieldLen : -1;
       }
       // Id and value are scanned once, computing the common forms on the way (a canonical
-      // decimal id; a value of digits with at most one dot); anything else is handed to the
-      // general featureKey / parseDecimal, which give the same results for the common forms.
+      // decimal id; a value of digits with at most one dot), in int32 arithmetic: exact for up
+      // to 9 digits. Anything else is handed to the general featureKey / parseDecimal, which
+      // give the same results for the common forms.
       const idStart = ++p;
       let id = 0;
       let idDigitsOnly = true;
@@ -95,14 +93,13 @@ export class RawFeatureListParser {
         const c = buf[p]!;
         if (c <= VALUE_SEP) break;
         const d = c - 0x30;
-        if (d >>> 0 < 10) id = id * 10 + d;
+        if (d >>> 0 < 10) id = (id * 10 + d) | 0;
         else idDigitsOnly = false;
       }
       if (p === end || buf[p] !== VALUE_SEP) return this.bad(buf, entryStart, p, end, count, 'no 0x03 after the id');
       const idLen = p - idStart;
       if (idLen === 0) return this.bad(buf, entryStart, p, end, count, 'empty id');
-      const key =
-        idDigitsOnly && idLen <= 10 && id <= MAX_PLAIN_KEY && (idLen === 1 || buf[idStart] !== 0x30) ? id : featureKey(buf, idStart, p);
+      const key = idDigitsOnly && idLen <= 9 && (idLen === 1 || buf[idStart] !== 0x30) ? id : featureKey(buf, idStart, p);
       const valueStart = ++p;
       let mantissa = 0;
       let dot = -1;
@@ -111,14 +108,14 @@ export class RawFeatureListParser {
         const c = buf[p]!;
         if (c === ENTRY_SEP) break;
         const d = c - 0x30;
-        if (d >>> 0 < 10) mantissa = mantissa * 10 + d;
+        if (d >>> 0 < 10) mantissa = (mantissa * 10 + d) | 0;
         else if (c === 0x2e && dot < 0) dot = p;
         else plain = false;
       }
       const digits = p - valueStart - (dot < 0 ? 0 : 1);
       let value: number;
-      if (plain && digits > 0 && digits <= 15) {
-        // mantissa < 10^15 and 10^fraction are exact doubles: one correctly rounded division.
+      if (plain && digits > 0 && digits <= 9) {
+        // mantissa < 10^9 and 10^fraction are exact doubles: one correctly rounded division.
         const fraction = dot < 0 ? 0 : p - dot - 1;
         value = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
       } else {

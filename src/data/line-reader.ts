@@ -8,7 +8,7 @@ import { DataError } from './types.js';
 export const MAX_LINE_BYTES = 256 * 1024 * 1024;
 
 /** Bytes read per system call: big enough that syscalls and copies vanish next to parsing. */
-export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+export const READ_CHUNK_BYTES = 256 * 1024;
 
 /** What `LineReader.next()` found. */
 export const enum LineEvent {

@@ -117,6 +117,33 @@ test('every skeleton problem kind is counted with its line, and the good rows re
   }
 });
 
+test('a comma anywhere in a skeleton feature list is a sixth column, reported before any other problem of the row', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lines = [
+      skeletonLine(1, 0, 0, 'u1', [['2,10', 5, 1]]),
+      skeletonLine(2, 0, 0, 'u1', [['210', 5, 1], ['2,1', 6, 1], ['2,1', 7, 1]]), // a name in a run
+      skeletonLine(3, 0, 0, 'u1', [['a_long,field_name', 5, 1]]),
+      skeletonLine(4, 0, 0, 'u1', [['210', '5,6', 1]]),
+      skeletonLine(5, 0, 0, 'u1', [['210', 5, '1,0']]),
+      skeletonLine(6, 2, 0, 'u1', [['210', 5, '1,0']]), // also a bad label
+      skeletonLine(7, 0, 0, 'u1', [['210', '5,6', 1]], 2), // also a feature_num mismatch
+      skeletonLine(8, 0, 0, 'u1', [['210', 5, 1], ['x\x03', 6, 1], ['2,1', 7, 1]]), // also a bad entry before it
+      skeletonLine(9, 0, 0, 'u1', [['210', 5, 1], ['2,10', 6, 1]]), // the name of line 1 again
+      skeletonLine(10, 0, 0, 'u1', [['210', 5, 1]]),
+    ];
+    writeRawSplit(dir, 'train', [commonLine('u1', [['101', 1, 1]])], lines);
+    const split = await prepareSplit({ dataDir: dir, split: 'train' });
+    const report = split.reports[1]!;
+    assert.deepEqual(report.problems, { malformed_line: 9 });
+    for (const e of report.examples.malformed_line!) assert.match(e.detail, /^expected 6 comma-separated columns/, `line ${e.line}`);
+    assert.deepEqual(dumpSamples(split).map((s) => s.id), [10]);
+    assert.deepEqual(split.fieldNames, ['101', '210'], 'names seen only in dropped rows are forgotten');
+  } finally {
+    cleanup();
+  }
+});
+
 test('common file: duplicates keep the first row; a malformed row is dropped so its samples are unknown', async () => {
   const { dir, cleanup } = tempDir();
   try {

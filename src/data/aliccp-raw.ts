@@ -106,33 +106,39 @@ export async function readSkeleton(
     let c = start - 1;
     let found = 0;
     while (found < 5 && (c = indexOfComma(buf, c + 1, end)) >= 0) commas[found++] = c;
-    if (found < 5 || hasComma(buf, commas[4]! + 1, end)) {
-      const names = 'sample_id,click,conversion,common_feature_index,feature_num,feature_list';
-      problems.problem('malformed_line', lineNo, columnsDetail(buf, start, end, 6, names));
-      return;
+    let sampleId = found === 5 ? plainSample(buf, start, end, commas, parser, rows, labels, options) : -1;
+    if (sampleId < 0) {
+      // Not a plain row: every check again, in order, counting the first problem found.
+      if (found < 5 || hasComma(buf, commas[4]! + 1, end)) {
+        const names = 'sample_id,click,conversion,common_feature_index,feature_num,feature_list';
+        problems.problem('malformed_line', lineNo, columnsDetail(buf, start, end, 6, names));
+        return;
+      }
+      const c1 = commas[0]!;
+      const c2 = commas[1]!;
+      const c3 = commas[2]!;
+      const c4 = commas[3]!;
+      const c5 = commas[4]!;
+      sampleId = parseUnsigned(buf, start, c1);
+      if (sampleId < 0) {
+        problems.problem('malformed_line', lineNo, `sample_id "${showBytes(buf, start, c1)}" is not a non-negative integer`);
+        return;
+      }
+      if (c2 === c1 + 1 || c3 === c2 + 1) {
+        problems.problem('malformed_line', lineNo, `empty ${c2 === c1 + 1 ? 'click' : 'conversion'} column`);
+        return;
+      }
+      if (!labels.read(buf, c1 + 1, c2, c2 + 1, c3, problems, lineNo)) return;
+      if (c4 === c3 + 1) {
+        problems.problem('malformed_line', lineNo, 'empty common_feature_index');
+        return;
+      }
+      const featureNum = readFeatureNum(buf, c4 + 1, c5, options.maxRowEntries, problems, lineNo);
+      if (featureNum < 0) return;
+      if (!readFeatureList(parser, buf, c5 + 1, end, featureNum, rows, options.fields, problems, lineNo)) return;
     }
-    const c1 = commas[0]!;
-    const c2 = commas[1]!;
     const c3 = commas[2]!;
     const c4 = commas[3]!;
-    const c5 = commas[4]!;
-    const sampleId = parseUnsigned(buf, start, c1);
-    if (sampleId < 0) {
-      problems.problem('malformed_line', lineNo, `sample_id "${showBytes(buf, start, c1)}" is not a non-negative integer`);
-      return;
-    }
-    if (c2 === c1 + 1 || c3 === c2 + 1) {
-      problems.problem('malformed_line', lineNo, `empty ${c2 === c1 + 1 ? 'click' : 'conversion'} column`);
-      return;
-    }
-    if (!labels.read(buf, c1 + 1, c2, c2 + 1, c3, problems, lineNo)) return;
-    if (c4 === c3 + 1) {
-      problems.problem('malformed_line', lineNo, 'empty common_feature_index');
-      return;
-    }
-    const featureNum = readFeatureNum(buf, c4 + 1, c5, options.maxRowEntries, problems, lineNo);
-    if (featureNum < 0) return;
-    if (!readFeatureList(parser, buf, c5 + 1, end, featureNum, rows, options.fields, problems, lineNo)) return;
     const keyLen = c4 - (c3 + 1);
     let sameKey = keyLen === lastKeyLen;
     for (let i = 0; sameKey && i < keyLen; i++) sameKey = buf[c3 + 1 + i] === lastKey[i];
@@ -150,6 +156,46 @@ export async function readSkeleton(
     problems.kept++;
   });
   return problems.report();
+}
+
+/**
+ * The sample id of the skeleton row buf[start, end) whose first five commas are at `commas`,
+ * after pushing its entries into `rows` (uncommitted) and setting `labels`, when the row is
+ * plain: single-byte 0/1 labels, a valid sample_id, index and feature_num, and a list that
+ * parses whole without a comma (a sixth column). Otherwise -1, with nothing pushed or counted:
+ * the caller reads the row again the general way. This saves searching every list for a comma
+ * before parsing it.
+ */
+function plainSample(
+  buf: Buffer,
+  start: number,
+  end: number,
+  commas: Int32Array,
+  parser: RawFeatureListParser,
+  rows: FeatureSink,
+  labels: RowLabels,
+  options: RawReadOptions,
+): number {
+  const c1 = commas[0]!;
+  const c2 = commas[1]!;
+  const c3 = commas[2]!;
+  const c4 = commas[3]!;
+  const c5 = commas[4]!;
+  const click = buf[c1 + 1]! - 0x30;
+  const conversion = buf[c2 + 1]! - 0x30;
+  if (c2 !== c1 + 2 || c3 !== c2 + 2 || click >>> 0 > 1 || conversion >>> 0 > click || c4 === c3 + 1) return -1;
+  const sampleId = parseUnsigned(buf, start, c1);
+  const featureNum = parseUnsigned(buf, c4 + 1, c5);
+  if (sampleId < 0 || featureNum < 0 || featureNum > options.maxRowEntries) return -1;
+  const mark = options.fields.mark();
+  if (parser.parse(buf, c5 + 1, end, rows, featureNum) !== featureNum || parser.commaSeen) {
+    rows.rollbackRow();
+    options.fields.rollback(mark);
+    return -1;
+  }
+  labels.click = click;
+  labels.conversion = conversion;
+  return sampleId;
 }
 
 /** feature_num, or -1 after counting why the row is dropped (not a number, or beyond the row limit). */

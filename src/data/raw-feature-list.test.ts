@@ -104,3 +104,31 @@ test('after the dictionary forgets names (a dropped row), their indices are not 
   assert.deepEqual(parse('301\x023\x031\x01205\x024\x031\x01101\x025\x031'), [1, 2, 0]);
   assert.deepEqual(fields.names, ['101', '301', '205']);
 });
+
+test('commaSeen: a list that parses whole reports a comma exactly when it holds one', () => {
+  const rng = new Rng(23);
+  const pick = (forms: string[]): string => forms[rng.int(forms.length)]!;
+  const fields = new FieldDictionary();
+  const parser = new RawFeatureListParser(fields);
+  let withComma = 0;
+  for (let l = 0; l < 2000; l++) {
+    const entries = Array.from({ length: 1 + rng.int(8) }, () => {
+      const comma = rng.int(12) === 0;
+      const field = comma ? pick(['2,10', 'a_long,field', ',']) : pick(['210', '216', '109_14', 'a_long_field_name']);
+      const id = comma && rng.int(2) ? pick(['5,6', ',', '123,']) : pick(['5', '9052218', 'abc', '007']);
+      const value = comma && rng.int(2) ? pick(['1,0', ',5']) : pick(['1.0', '0.69315', '1e-05', '-2']);
+      return `${field}\x02${id}\x03${value}`;
+    });
+    const text = entries.join('\x01');
+    const buf = Buffer.from(text, 'latin1');
+    const rows = new FeatureRowsBuilder();
+    const mark = fields.mark();
+    const count = parser.parse(buf, 0, buf.length, rows, MAX_ROW_ENTRIES);
+    if (count === entries.length) {
+      assert.equal(parser.commaSeen, text.includes(','), JSON.stringify(text));
+      if (parser.commaSeen) withComma++;
+    }
+    if (rng.int(3) === 0) fields.rollback(mark); // as a reader dropping the row
+  }
+  assert.ok(withComma > 100, `${withComma} lists with commas parsed whole`);
+});

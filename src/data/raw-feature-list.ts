@@ -6,6 +6,7 @@ import { FLOAT32_MAX, parseDecimal, showBytes } from './parse-bytes.js';
 const ENTRY_SEP = 0x01;
 const FIELD_SEP = 0x02;
 const VALUE_SEP = 0x03;
+const COMMA = 0x2c;
 /** Field names up to this many bytes are cached by their packed bytes. */
 const MAX_PACKED_NAME = 8;
 /** Slots of the field cache: 1024, four times MAX_FIELDS, so probe runs stay short. */
@@ -21,6 +22,12 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 export class RawFeatureListParser {
   failKind: 'bad_feature' | 'too_many_fields' = 'bad_feature';
   failDetail = '';
+  /**
+   * Whether the last list that parsed whole held a comma (in a field name, id or value). A comma
+   * is no problem here, but in a skeleton row it is one column too many: the reader uses this
+   * instead of searching every list. (Lists that fail may hold commas this does not report.)
+   */
+  commaSeen = false;
 
   /**
    * Field names seen by this parser, keyed exactly by their bytes (names of up to 8 bytes, packed
@@ -46,6 +53,7 @@ export class RawFeatureListParser {
    * that lies about its size cannot fill memory; the caller then drops the row.
    */
   parse(buf: Uint8Array, start: number, end: number, rows: EntrySink, maxEntries: number): number {
+    this.commaSeen = false;
     if (start === end) return 0;
     if (this.epoch !== this.fields.epoch) this.forgetFields();
     let count = 0;
@@ -72,7 +80,12 @@ export class RawFeatureListParser {
       const fieldLen = p - entryStart;
       if (fieldLen === 0) return this.bad(buf, entryStart, p, end, count, 'empty field name');
       if (lo !== prevLo || hi !== prevHi || fieldLen !== prevLen) {
-        field = fieldLen <= MAX_PACKED_NAME ? this.cachedField(lo, hi, fieldLen, buf, entryStart) : this.fields.indexOf(buf, entryStart, p);
+        if (fieldLen <= MAX_PACKED_NAME) {
+          field = this.cachedField(lo, hi, fieldLen, buf, entryStart);
+        } else {
+          field = this.fields.indexOf(buf, entryStart, p);
+          if (hasComma(buf, entryStart, p)) this.commaSeen = true;
+        }
         if (field < 0) {
           this.failKind = 'too_many_fields';
           this.failDetail = tooManyFieldsDetail(showBytes(buf, entryStart, p));
@@ -99,7 +112,11 @@ export class RawFeatureListParser {
       if (p === end || buf[p] !== VALUE_SEP) return this.bad(buf, entryStart, p, end, count, 'no 0x03 after the id');
       const idLen = p - idStart;
       if (idLen === 0) return this.bad(buf, entryStart, p, end, count, 'empty id');
-      const key = idDigitsOnly && idLen <= 9 && (idLen === 1 || buf[idStart] !== 0x30) ? id : featureKey(buf, idStart, p);
+      let key = id;
+      if (!idDigitsOnly || idLen > 9 || (idLen > 1 && buf[idStart] === 0x30)) {
+        key = featureKey(buf, idStart, p);
+        if (!idDigitsOnly && hasComma(buf, idStart, p)) this.commaSeen = true;
+      }
       const valueStart = ++p;
       let mantissa = 0;
       let dot = -1;
@@ -119,6 +136,7 @@ export class RawFeatureListParser {
         const fraction = dot < 0 ? 0 : p - dot - 1;
         value = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
       } else {
+        if (hasComma(buf, valueStart, p)) this.commaSeen = true;
         value = parseDecimal(buf, valueStart, p);
         // NaN fails both comparisons; float32 storage must not turn a huge value into Infinity.
         if (!(value >= -FLOAT32_MAX && value <= FLOAT32_MAX)) {
@@ -143,6 +161,11 @@ export class RawFeatureListParser {
     }
     const field = this.fields.indexOf(buf, start, start + len);
     if (field < 0) return -1;
+    if (hasComma(buf, start, start + len)) {
+      // Never cached, so that every entry with this name is seen.
+      this.commaSeen = true;
+      return field;
+    }
     // At most MAX_FIELDS names are cached between two forgets: the table never fills up.
     this.slotLo[slot] = lo;
     this.slotHi[slot] = hi;
@@ -163,6 +186,11 @@ export class RawFeatureListParser {
     this.failDetail = `entry ${index + 1}: ${why}: "${showBytes(buf, entryStart, entryEnd)}"`;
     return -1;
   }
+}
+
+function hasComma(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] === COMMA) return true;
+  return false;
 }
 
 /** Entries in buf[start, end) counted by their separators (a list that starts at `start`). */

@@ -139,6 +139,7 @@ async function writePrepared(
   let groupsFile: GroupsFile | null = null;
 
   const samplesFd = openSync(join(dir, SAMPLES_FILE), 'w');
+  const samplesFlusher = new BackgroundFlusher(samplesFd);
   const truth = found.kind === 'aliccp' && found.truth ? new TruthReader(found.truth, opts.maxLineBytes) : null;
   try {
     const writer = new SampleBlockWriter((block) => {
@@ -146,6 +147,7 @@ async function writePrepared(
       blockOffsets.push(blockOffsets[blockOffsets.length - 1]! + byteLength);
       blockCrcs.push(crc);
       numEntries += block.offsets[block.count]!;
+      samplesFlusher.poke();
     }, truth);
     const sizeOf = (files: string[]): number => files.reduce((n, f) => n + statSync(f).size, 0);
 
@@ -195,7 +197,7 @@ async function writePrepared(
       if (!hasTruth) warnings.push(truth.warning ?? `${truth.path}: incomplete: prepared without truth`);
     }
     groupsFile ??= writeGroupsFile(join(dir, GROUPS_FILE), groups);
-    await settleAll([fsyncInBackground(samplesFd), groupsFile.flushed]);
+    await settleAll([samplesFlusher.done(), groupsFile.flushed]);
     const manifest: PreparedManifest = {
       format: PREPARED_FORMAT,
       version: PREPARED_VERSION,
@@ -225,6 +227,7 @@ async function writePrepared(
       await groupsFile.flushed.catch(() => {}); // its fd must not close under a running fsync
       closeSync(groupsFile.fd);
     }
+    await samplesFlusher.settle();
     closeSync(samplesFd);
   }
 }
@@ -256,6 +259,41 @@ function fsyncInBackground(fd: number): Promise<void> {
   const done = new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
   done.catch(() => {});
   return done;
+}
+
+/**
+ * fsyncs of a file that is still being appended to: `poke()` after a write starts one in the
+ * background unless one is running, so the data goes to disk while later data is parsed, and the
+ * last fsync has little left to do. `done()` waits for the running one, then does the last one;
+ * it throws the first error any of them had.
+ */
+class BackgroundFlusher {
+  private running: Promise<void> | null = null;
+  private error: unknown = null;
+
+  constructor(private readonly fd: number) {}
+
+  poke(): void {
+    if (this.running) return;
+    this.running = fsyncInBackground(this.fd)
+      .catch((e: unknown) => {
+        this.error ??= e;
+      })
+      .finally(() => {
+        this.running = null;
+      });
+  }
+
+  /** Resolves once no fsync is running (the fd may then be closed). */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async done(): Promise<void> {
+    await this.settle();
+    await fsyncInBackground(this.fd);
+    if (this.error !== null) throw this.error;
+  }
 }
 
 /** Waits for all (none is left running), then throws the first error. */

@@ -307,11 +307,21 @@ async function trainComponent(
       blockOrder ??= rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
       for (; blockIndex < blockOrder.length; blockIndex++) {
         const block = source.readBlock(blockOrder[blockIndex]!);
-        order ??= sampleOrder(block, rng, config.shuffle ?? 'group');
+        const positions = (order ??= sampleOrder(block, rng, config.shuffle ?? 'group'));
+        let prebuilt: Batch | null = null;
         while (sampleStart < block.count) {
           const end = Math.min(block.count, sampleStart + config.batchSize);
-          const batch = builder.build(block, order, sampleStart, end);
-          const loss = await trainStep(component, batch, sparseOpt, denseOpt, thread);
+          const batch = prebuilt ?? builder.build(block, positions, sampleStart, end);
+          prebuilt = null;
+          // The next batch of this block is built during this step's backward, where the embedding
+          // thread's queue takes up the slack; it reads no weights, so nothing changes but the time.
+          const buildNext =
+            end < block.count
+              ? () => {
+                  prebuilt = builder.build(block, positions, end, Math.min(block.count, end + config.batchSize));
+                }
+              : null;
+          const loss = await trainStep(component, batch, sparseOpt, denseOpt, thread, buildNext);
           sampleStart = end;
           step++;
           samples += batch.size;
@@ -347,7 +357,8 @@ async function trainComponent(
 
 /**
  * One step: pool, dense forward+backward in onnxruntime, dense update, sparse row updates; with
- * `thread`, the embedding side is split between this thread and the worker.
+ * `thread`, the embedding side is split between this thread and the worker. `alsoDo` runs once
+ * the dense update is done (building the next batch).
  */
 async function trainStep(
   component: Component,
@@ -355,6 +366,7 @@ async function trainStep(
   sparseOpt: SparseOptimizer,
   denseOpt: DenseOptimizer,
   thread: EmbeddingThread | null,
+  alsoDo: (() => void) | null,
 ): Promise<number> {
   const x = thread ? await thread.forward(batch) : component.pool(batch, 'train');
   const n = batch.size;
@@ -373,9 +385,13 @@ async function trainStep(
       names.map((k) => res.grads.get(k)!),
     );
   if (thread) {
-    await thread.backwardAndStep(batch, res.gradX, sparseOpt, denseStep);
+    await thread.backwardAndStep(batch, res.gradX, sparseOpt, () => {
+      denseStep();
+      alsoDo?.();
+    });
   } else {
     denseStep();
+    alsoDo?.();
     const grads = component.embeddings.backward(batch, res.gradX);
     sparseOpt.nextStep();
     for (const g of grads) sparseOpt.step(component.embeddings.tables[g.table]!, g);

@@ -2,27 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddingCollection, type SparseGrad } from './embedding-collection.js';
 import { BatchBuilder } from '../data/batcher.js';
-import type { Batch, KeyedJagged } from '../data/jagged-types.js';
+import type { Batch } from '../data/jagged-types.js';
 import { PADDING_KEY, type FeatureRows, type SampleBlock } from '../data/types.js';
 import { bucketOf, tableSalt } from '../features/hash.js';
 import { Rng } from '../util/rng.js';
-import { POOLING_SPEC, jagged, randomPoolingBatch } from './testing.js';
+import { POOLING_SPEC, cellsOf, jagged, randomPoolingBatch } from './testing.js';
 
 const { spec, D } = { spec: POOLING_SPEC, D: POOLING_SPEC.embeddingDim };
 const F = spec.fields.length;
 const tableOfField = spec.fields.map((f) => spec.tables.findIndex((t) => t.name === f.table));
 const randomBatch = (rng: Rng, size: number, numGroups: number, maxEntries: number) => randomPoolingBatch(spec, rng, size, numGroups, maxEntries);
-
-function cellsOf(part: KeyedJagged): [number, number][][][] {
-  const { numFields, numRows, offsets, rows, weights } = part;
-  return Array.from({ length: numFields }, (_, f) =>
-    Array.from({ length: numRows }, (_, r) => {
-      const out: [number, number][] = [];
-      for (let e = offsets[f * numRows + r]!; e < offsets[f * numRows + r + 1]!; e++) out.push([rows[e]!, weights[e]!]);
-      return out;
-    }),
-  );
-}
 
 /** The same batch with every group's entries copied into each of its samples and no groups. */
 function expandGroups(batch: Batch): Batch {

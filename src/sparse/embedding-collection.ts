@@ -33,8 +33,9 @@ export class EmbeddingCollection {
   readonly tables: EmbeddingTable[];
   readonly numFields: number;
   readonly dim: number;
-  /** Per field: index of its table, and 1 for mean pooling. */
-  private readonly fieldTable: Int32Array;
+  /** Per field: index of its table in `tables`. */
+  readonly fieldTable: Int32Array;
+  /** Per field: 1 for mean pooling. */
   private readonly fieldMean: Uint8Array;
   /** Per table: the row -> gradient accumulator that backward reuses. */
   private readonly accumulators: RowGradAccumulator[];
@@ -96,10 +97,10 @@ export class EmbeddingCollection {
    * (their weight still counts for mean pooling), so predicting changes no state and a saved model
    * predicts exactly what the trained one did.
    *
-   * `only` (per table, 1 = yes): pool only the fields of those tables, leaving the other columns
+   * `onlyTable` (an index into `tables`): pool only that table's fields, leaving the other columns
    * of `out` as they are; two threads that split the tables fill one `out` together.
    */
-  forward(batch: FeatureBatch, out?: Float32Array, mode: PoolMode = 'train', only?: Uint8Array): Float32Array {
+  forward(batch: FeatureBatch, out?: Float32Array, mode: PoolMode = 'train', onlyTable?: number): Float32Array {
     const train = mode === 'train';
     this.checkShape(batch);
     const B = batch.size;
@@ -116,7 +117,7 @@ export class EmbeddingCollection {
     const acc = this.acc.fill(0);
 
     for (let f = 0; f < this.numFields; f++) {
-      if (only && only[this.fieldTable[f]!] !== 1) continue;
+      if (onlyTable !== undefined && this.fieldTable[f] !== onlyTable) continue;
       const table = this.tables[this.fieldTable[f]!]!;
       const data = table.data;
       const mean = this.fieldMean[f] === 1;
@@ -148,10 +149,10 @@ export class EmbeddingCollection {
   /**
    * Row-sparse gradient of L w.r.t. the tables, given gradX = dL/d forward(batch) [B, F*D]: one
    * SparseGrad per table (in `tables` order) holding every row the batch reads from it, each once
-   * (a row whose entries all have weight 0 is listed with a zero gradient, as in TF). With `only`
-   * (per table, 1 = yes), just those tables' gradients.
+   * (a row whose entries all have weight 0 is listed with a zero gradient, as in TF). With
+   * `onlyTable`, just that table's gradient.
    */
-  backward(batch: FeatureBatch, gradX: Float32Array, only?: Uint8Array): SparseGrad[] {
+  backward(batch: FeatureBatch, gradX: Float32Array, onlyTable?: number): SparseGrad[] {
     this.checkShape(batch);
     const B = batch.size;
     const D = this.dim;
@@ -166,7 +167,7 @@ export class EmbeddingCollection {
     for (const a of this.accumulators) a.reset();
 
     for (let f = 0; f < this.numFields; f++) {
-      if (only && only[this.fieldTable[f]!] !== 1) continue;
+      if (onlyTable !== undefined && this.fieldTable[f] !== onlyTable) continue;
       const accumulator = this.accumulators[this.fieldTable[f]!]!;
       const mean = this.fieldMean[f] === 1;
       const withGroups = hasGroupEntries(batch.groups, f);
@@ -207,7 +208,7 @@ export class EmbeddingCollection {
     }
     const grads: SparseGrad[] = [];
     this.accumulators.forEach((a, table) => {
-      if (!only || only[table] === 1) grads.push({ table, rows: a.uniqueRows(), grad: a.gradients() });
+      if (onlyTable === undefined || table === onlyTable) grads.push({ table, rows: a.uniqueRows(), grad: a.gradients() });
     });
     return grads;
   }

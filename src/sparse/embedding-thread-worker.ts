@@ -15,8 +15,6 @@ const port = parentPort;
 
 let collection: EmbeddingCollection | null = null;
 let states: TableSlots[] = [];
-/** Per table, a mask selecting just that table. */
-let single: Uint8Array[] = [];
 
 function attached(): EmbeddingCollection {
   if (!collection) throw new Error('embedding thread: a command came before the tables were attached');
@@ -29,7 +27,6 @@ function run(command: WorkerCommand): void {
       const tables = command.tables.map((m) => EmbeddingTable.attach(m));
       collection = new EmbeddingCollection(command.spec, 0, undefined, tables);
       states = [];
-      single = tables.map((_, t) => Uint8Array.from(tables, (_, u) => (u === t ? 1 : 0)));
       return;
     }
     case 'forward': {
@@ -37,7 +34,7 @@ function run(command: WorkerCommand): void {
       const out = new Float32Array(command.out, 0, command.outLength);
       const batch = readSharedBatch(command.batch);
       const queue = new Int32Array(command.queue);
-      for (let t = takeTable(queue); t >= 0; t = takeTable(queue)) c.forward(batch, out, command.mode, single[t]);
+      for (let t = takeTable(queue); t >= 0; t = takeTable(queue)) c.forward(batch, out, command.mode, t);
       return;
     }
     case 'backward': {
@@ -51,7 +48,7 @@ function run(command: WorkerCommand): void {
       for (let t = takeTable(queue); t >= 0; t = takeTable(queue)) {
         const state = states[t];
         if (!state) throw new Error(`embedding thread: no optimizer state was attached for table "${c.tables[t]!.name}"`);
-        for (const g of c.backward(batch, gradX, single[t])) applyRowUpdates(command.hyper, command.step, state, g);
+        for (const g of c.backward(batch, gradX, t)) applyRowUpdates(command.hyper, command.step, state, g);
       }
       return;
     }

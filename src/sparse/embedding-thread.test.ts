@@ -5,7 +5,7 @@ import { EmbeddingThread } from './embedding-thread.js';
 import { createSparseOptimizer, type OptimizerKind, type SparseOptimizer } from './optimizers.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { Rng } from '../util/rng.js';
-import { POOLING_SPEC, jagged, randomPoolingBatch } from './testing.js';
+import { POOLING_SPEC, cellsOf, jagged, randomPoolingBatch } from './testing.js';
 
 /** POOLING_SPEC with two more tables, so that both threads get several. */
 const spec: FeatureSpec = {
@@ -74,13 +74,8 @@ test('a bad row fails the step with the one-thread message, in either thread; th
       if (heavy) {
         // Table A gets far the most entries, so this thread takes it first and is busy with it
         // while the worker takes the others: the bad row below meets the worker.
-        const cells = spec.fields.map((field, f) =>
-          Array.from({ length: batch.size }, (_, b): [number, number][] => {
-            const own: [number, number][] = [];
-            for (let e = batch.samples.offsets[f * batch.size + b]!; e < batch.samples.offsets[f * batch.size + b + 1]!; e++) own.push([batch.samples.rows[e]!, batch.samples.weights[e]!]);
-            return field.name === 'a' ? Array.from({ length: 5000 }, (_, k) => [k % 60, 1]) : own;
-          }),
-        );
+        const cells = cellsOf(batch.samples);
+        cells[fieldOf('a')] = cells[fieldOf('a')]!.map(() => Array.from({ length: 5000 }, (_, k): [number, number] => [k % 60, 1]));
         batch.samples = jagged(cells, batch.size);
       }
       const f = fieldOf('b');

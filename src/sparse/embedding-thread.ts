@@ -20,12 +20,18 @@
  *     await thread.close();
  *   }
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FeatureBatch } from '../data/jagged-types.js';
 import { SharedBatchWriter, type SharedFeatureBatch } from '../data/shared-batch.js';
 import type { EmbeddingCollection, PoolMode } from './embedding-collection.js';
 import { takeTable, type WorkerCommand, type WorkerReply } from './embedding-thread-protocol.js';
 import type { SlotsMemory, SparseOptimizer } from './optimizers.js';
+
+/** Whether training and batch prediction use an EmbeddingThread when not told: with 2 or more cores. */
+export function embeddingThreadByDefault(): boolean {
+  return availableParallelism() >= 2;
+}
 
 type Pending = { seq: number; resolve: () => void; reject: (e: Error) => void };
 
@@ -38,10 +44,6 @@ export class EmbeddingThread {
   private gradX = new Float32Array(new SharedArrayBuffer(4));
   /** [next, table order...]: the queue both threads take tables from (see takeTable). */
   private readonly queue: Int32Array;
-  /** Per table, a mask selecting just that table (for forward/backward's `only`). */
-  private readonly single: Uint8Array[];
-  /** Per field: its table's index. */
-  private readonly fieldTable: Int32Array;
   private readonly cost: Float64Array;
   private readonly order: number[];
   private seq = 0;
@@ -55,18 +57,10 @@ export class EmbeddingThread {
     readonly collection: EmbeddingCollection,
     private readonly worker: Worker,
   ) {
-    const { spec } = collection;
-    const tableIndex = new Map(spec.tables.map((t, i) => [t.name, i]));
-    this.fieldTable = Int32Array.from(spec.fields, (f) => tableIndex.get(f.table)!);
-    const T = spec.tables.length;
+    const T = collection.tables.length;
     this.cost = new Float64Array(T);
     this.order = Array.from({ length: T }, (_, t) => t);
     this.queue = new Int32Array(new SharedArrayBuffer((T + 1) * 4));
-    this.single = this.order.map((t) => {
-      const mask = new Uint8Array(T);
-      mask[t] = 1;
-      return mask;
-    });
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (e) => this.fail(new Error(`embedding thread failed: ${e.message}`)));
     worker.on('exit', (code) => this.fail(new Error(`embedding thread exited (code ${code})`)));
@@ -105,7 +99,7 @@ export class EmbeddingThread {
       queue: this.queue.buffer as SharedArrayBuffer,
     });
     try {
-      for (let t = takeTable(this.queue); t >= 0; t = takeTable(this.queue)) this.collection.forward(batch, out, mode, this.single[t]);
+      for (let t = takeTable(this.queue); t >= 0; t = takeTable(this.queue)) this.collection.forward(batch, out, mode, t);
     } finally {
       const t = performance.now();
       await done;
@@ -153,7 +147,7 @@ export class EmbeddingThread {
     try {
       alongside?.();
       for (let t = takeTable(this.queue); t >= 0; t = takeTable(this.queue)) {
-        for (const g of this.collection.backward(batch, gradX, this.single[t])) opt.step(tables[g.table]!, g);
+        for (const g of this.collection.backward(batch, gradX, t)) opt.step(tables[g.table]!, g);
       }
     } finally {
       const t = performance.now();
@@ -175,7 +169,8 @@ export class EmbeddingThread {
 
   /** Queues every table, largest first by this batch's entries, for takeTable. */
   private fillQueue(batch: FeatureBatch): void {
-    const { cost, order, fieldTable, queue } = this;
+    const { cost, order, queue } = this;
+    const { fieldTable } = this.collection;
     cost.fill(0);
     const B = batch.size;
     const G = batch.groups.numRows;

@@ -40,6 +40,18 @@ export function jagged(cells: [number, number][][][], numRows: number): KeyedJag
   return { numFields: cells.length, numRows, offsets: Int32Array.from(offsets), rows: Int32Array.from(rows), weights: Float32Array.from(weights) };
 }
 
+/** The inverse of jagged(): [field][row] -> list of [embedding row, weight]. */
+export function cellsOf(part: KeyedJagged): [number, number][][][] {
+  const { numFields, numRows, offsets, rows, weights } = part;
+  return Array.from({ length: numFields }, (_, f) =>
+    Array.from({ length: numRows }, (_, r) => {
+      const out: [number, number][] = [];
+      for (let e = offsets[f * numRows + r]!; e < offsets[f * numRows + r + 1]!; e++) out.push([rows[e]!, weights[e]!]);
+      return out;
+    }),
+  );
+}
+
 /**
  * A random batch for `spec`: up to maxEntries entries per field and row (none for a field named
  * "empty"), weighted fields with weights in [0, 2) (a fifth of them 0), samples in random groups.

@@ -1,9 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { BatchBuilder } from '../data/batcher.js';
 import type { Batch } from '../data/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { SampleBlock } from '../data/types.js';
 import type { CvrModel, Predictions } from '../models/cvr-model.js';
+import { embeddingThreadByDefault } from '../sparse/embedding-thread.js';
 import { Progress } from '../util/progress.js';
 
 export interface PredictAllOptions {
@@ -32,7 +32,7 @@ export async function predictAll(
     unit: 'samples',
     quiet: opts.quiet ?? false,
   });
-  const threads = (opts.embeddingThreads ?? availableParallelism() >= 2) ? await model.startEmbeddingThreads() : undefined;
+  const threads = (opts.embeddingThreads ?? embeddingThreadByDefault()) ? await model.startEmbeddingThreads() : undefined;
   try {
     let identity = new Int32Array(0);
     for (let b = 0; b < source.numBlocks; b++) {

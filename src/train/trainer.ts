@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { BatchBuilder } from '../data/batcher.js';
 import type { Batch } from '../data/jagged-types.js';
@@ -12,7 +11,7 @@ import {
   type DenseOptimizer,
   type SparseOptimizer,
 } from '../sparse/optimizers.js';
-import { EmbeddingThread } from '../sparse/embedding-thread.js';
+import { EmbeddingThread, embeddingThreadByDefault } from '../sparse/embedding-thread.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
@@ -289,7 +288,7 @@ async function trainComponent(
     };
   };
 
-  const thread = (config.embeddingThread ?? availableParallelism() >= 2) ? await EmbeddingThread.start(component.embeddings) : null;
+  const thread = (config.embeddingThread ?? embeddingThreadByDefault()) ? await EmbeddingThread.start(component.embeddings) : null;
   try {
     await runEpochs();
   } finally {

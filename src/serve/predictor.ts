@@ -47,6 +47,7 @@ export class Predictor {
   private readonly builder: BatchBuilder;
   private readonly queue: BatchQueue;
   private positions = new Int32Array(0);
+  private columns = { sampleIds: new Float64Array(0), zeros: new Uint8Array(0), noGroup: new Int32Array(0) };
   private released = false;
 
   private constructor(
@@ -55,7 +56,8 @@ export class Predictor {
     batching: BatchingOptions,
   ) {
     const spec = model.config.spec;
-    this.builder = new BatchBuilder(spec, spec.fields.map((f) => f.name), NO_GROUPS);
+    // One dense call at a time (BatchQueue), each done with its batch before the next is built.
+    this.builder = new BatchBuilder(spec, spec.fields.map((f) => f.name), NO_GROUPS, { reuseBuffers: true });
     this.queue = new BatchQueue((rows) => this.runDense(rows), batching);
   }
 
@@ -107,15 +109,27 @@ export class Predictor {
 
   private runDense(rows: InstanceRows): Promise<Predictions> {
     const n = rows.count;
-    if (this.positions.length < n) this.positions = Int32Array.from({ length: Math.max(n, 2 * this.positions.length) }, (_, i) => i);
+    if (this.positions.length < n) this.growColumns(Math.max(n, 2 * this.positions.length));
+    const c = this.columns;
+    // A literal of one fixed shape, columns reused: nothing here outlives the call.
     const block: SampleBlock = {
-      ...rows,
-      sampleIds: new Float64Array(n),
-      click: new Uint8Array(n),
-      conversion: new Uint8Array(n),
-      group: new Int32Array(n).fill(-1),
+      count: n,
+      offsets: rows.offsets,
+      fields: rows.fields,
+      keys: rows.keys,
+      values: rows.values,
+      sampleIds: c.sampleIds,
+      click: c.zeros,
+      conversion: c.zeros,
+      group: c.noGroup,
     };
     return this.model.predict(this.builder.build(block, this.positions, 0, n));
+  }
+
+  /** Identity positions and the block columns that serving leaves constant, for n rows. */
+  private growColumns(n: number): void {
+    this.positions = Int32Array.from({ length: n }, (_, i) => i);
+    this.columns = { sampleIds: new Float64Array(n), zeros: new Uint8Array(n), noGroup: new Int32Array(n).fill(-1) };
   }
 }
 

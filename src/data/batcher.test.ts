@@ -171,7 +171,7 @@ function naiveBatch(b: SampleBlock, g: GroupTable, positions: number[]): Pick<Ba
   return { groupOf, samples: jag(b, positions), groups: jag(g, [...localOf.keys()]) };
 }
 
-test('build matches a naive builder on random data across batches of varying size', () => {
+test('build matches a naive builder on random data across batches of varying size, fresh or reused buffers', () => {
   const rng = new Rng(7);
   const randomRows = (n: number, maxEntries: number): Entry[][] =>
     Array.from({ length: n }, () =>
@@ -184,13 +184,36 @@ test('build matches a naive builder on random data across batches of varying siz
   const g = featureRows(randomRows(30, 40));
   const b = sampleBlock(randomRows(300, 12), Array.from({ length: 300 }, () => rng.int(31) - 1));
   const order = rng.shuffle(Array.from({ length: 300 }, (_, i) => i));
-  const builder = new BatchBuilder(spec, fieldNames, g);
-  for (let start = 0, size = 1; start < order.length; start += size, size = 1 + rng.int(90)) {
-    const end = Math.min(start + size, order.length);
-    const batch = builder.build(b, order, start, end);
-    const want = naiveBatch(b, g, order.slice(start, end));
-    assert.deepEqual(Array.from(batch.groupOf), Array.from(want.groupOf));
-    assert.deepEqual(plain(batch.samples), want.samples);
-    assert.deepEqual(plain(batch.groups), want.groups);
+  const sizes = Array.from({ length: 12 }, () => 1 + rng.int(90));
+  for (const reuseBuffers of [false, true]) {
+    const builder = new BatchBuilder(spec, fieldNames, g, { reuseBuffers });
+    for (let start = 0, i = 0; start < order.length; start += sizes[i++ % sizes.length]!) {
+      const end = Math.min(start + sizes[i % sizes.length]!, order.length);
+      const batch = builder.build(b, order, start, end);
+      const want = naiveBatch(b, g, order.slice(start, end));
+      assert.deepEqual(Array.from(batch.sampleIds), order.slice(start, end).map((p) => 1000 + p));
+      assert.deepEqual(Array.from(batch.groupOf), Array.from(want.groupOf));
+      assert.deepEqual(plain(batch.samples), want.samples);
+      assert.deepEqual(plain(batch.groups), want.groups);
+    }
   }
+});
+
+test('build with reuseBuffers: every batch is written into the same buffers, grown when too small', () => {
+  const builder = new BatchBuilder(spec, fieldNames, groups, { reuseBuffers: true });
+  const first = builder.build(block, [0, 2, 4], 0, 3);
+  const firstRows = Array.from(first.samples.rows);
+  const second = builder.build(block, [4, 3], 0, 2);
+  // Same memory, exact lengths: the first batch now shows the second's values.
+  assert.equal(second.samples.rows.buffer, first.samples.rows.buffer);
+  assert.equal(second.groupOf.buffer, first.groupOf.buffer);
+  assert.equal(second.samples.offsets.length, 4 * 2 + 1);
+  assert.deepEqual(Array.from(second.groupOf), [0, 1]);
+  assert.notDeepEqual(Array.from(first.samples.rows), firstRows);
+  // A batch larger than every earlier one gets new buffers, and the right values.
+  const many = Array.from({ length: 40 }, (_, i) => i % 5);
+  const large = builder.build(block, many, 0, many.length);
+  assert.notEqual(large.samples.offsets.buffer, second.samples.offsets.buffer);
+  const fresh = new BatchBuilder(spec, fieldNames, groups).build(block, many, 0, many.length);
+  assert.deepEqual([plain(large.samples), plain(large.groups), Array.from(large.groupOf)], [plain(fresh.samples), plain(fresh.groups), Array.from(fresh.groupOf)]);
 });

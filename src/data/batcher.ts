@@ -7,7 +7,10 @@
  *     train(builder.build(block, order, start, Math.min(start + 1024, order.length)));
  *
  * Lifetimes: a returned Batch owns all of its arrays (keep it as long as you like; building the
- * next batch does not touch it). The builder's scratch (the group map and the per-(field, row)
+ * next batch does not touch it), unless the builder was made with `reuseBuffers`: then every
+ * batch is written into the same grow-only buffers and is valid until the next build(). That is
+ * for one consumer at a time that is done with a batch before it builds the next (serving), where
+ * a dozen fresh arrays per call are what the garbage collector spends its pauses on. The builder's scratch (the group map and the per-(field, row)
  * counters) is reused by every build() call and sized to the largest batch so far; build() is
  * synchronous and leaves the scratch clean, so one builder serves any number of batches.
  */
@@ -20,6 +23,11 @@ import type { FeatureSpec } from '../features/spec-types.js';
 const MAX_SPLIT_FIELDS = 256;
 const IGNORED = -1;
 const OUTSIDE_DICTIONARY = -2;
+
+export interface BatchBuilderOptions {
+  /** Build every batch into the same buffers: a batch is valid until the next build(). */
+  reuseBuffers?: boolean;
+}
 
 export class BatchBuilder {
   /** Split fields the spec does not have: their entries are left out of every batch. */
@@ -37,12 +45,16 @@ export class BatchBuilder {
   private groupRows: Int32Array = new Int32Array(64);
   /** Per (field, row) entry counts, then write cursors; F * rows + 1. */
   private cursors: Int32Array = new Int32Array(1);
+  /** Where batch arrays come from: fresh ones, or the reused buffers. */
+  private readonly out: BatchArrays;
 
   constructor(
     spec: FeatureSpec,
     fieldNames: readonly string[],
     private readonly groups: GroupTable,
+    opts: BatchBuilderOptions = {},
   ) {
+    this.out = new BatchArrays(opts.reuseBuffers === true);
     if (fieldNames.length > MAX_SPLIT_FIELDS) {
       throw new RangeError(`the split has ${fieldNames.length} field names; at most ${MAX_SPLIT_FIELDS} fit its Uint8 field column`);
     }
@@ -77,10 +89,11 @@ export class BatchBuilder {
       throw new RangeError(`build: need integers 0 <= start <= end <= positions.length (${positions.length}), got ${start}..${end}`);
     }
     const size = end - start;
-    const sampleIds = new Float64Array(size);
-    const click = new Float32Array(size);
-    const conversion = new Float32Array(size);
-    const groupOf = new Int32Array(size);
+    const out = this.out;
+    const sampleIds = out.float64(Slot.SampleIds, size);
+    const click = out.float32(Slot.Click, size);
+    const conversion = out.float32(Slot.Conversion, size);
+    const groupOf = out.int32(Slot.GroupOf, size);
     let numGroups = 0;
     try {
       for (let i = 0; i < size; i++) {
@@ -108,8 +121,8 @@ export class BatchBuilder {
         }
         groupOf[i] = local;
       }
-      const samples = this.gather(block, positions, start, size, 'sample');
-      const groups = this.gather(this.groups, this.groupRows, 0, numGroups, 'group');
+      const samples = this.gather(block, positions, start, size, 'sample', Slot.SampleOffsets);
+      const groups = this.gather(this.groups, this.groupRows, 0, numGroups, 'group', Slot.GroupOffsets);
       return { size, sampleIds, click, conversion, samples, groups, groupOf };
     } finally {
       for (let l = 0; l < numGroups; l++) this.localGroup[this.groupRows[l]!] = -1;
@@ -117,7 +130,7 @@ export class BatchBuilder {
   }
 
   /** Field-major keyed jagged features of src rows index[start..start+n), hashed and weighted. */
-  private gather(src: FeatureRows, index: ArrayLike<number>, start: number, n: number, what: string): KeyedJagged {
+  private gather(src: FeatureRows, index: ArrayLike<number>, start: number, n: number, what: string, slots: Slot): KeyedJagged {
     const F = this.numFields;
     const cells = F * n;
     if (this.cursors.length < cells + 1) this.cursors = new Int32Array(Math.max(cells + 1, this.cursors.length * 2));
@@ -141,7 +154,7 @@ export class BatchBuilder {
     }
 
     // Exclusive prefix sums: offsets for the batch, and the same values as write cursors.
-    const offsets = new Int32Array(cells + 1);
+    const offsets = this.out.int32(slots, cells + 1);
     let total = 0;
     for (let c = 0; c < cells; c++) {
       const count = counts[c]!;
@@ -151,8 +164,8 @@ export class BatchBuilder {
     }
     offsets[cells] = total;
 
-    const rows = new Int32Array(total);
-    const weights = new Float32Array(total);
+    const rows = this.out.int32(slots + 1, total);
+    const weights = this.out.float32(slots + 2, total);
     const { salts, buckets, weighted } = this;
     for (let r = 0; r < n; r++) {
       const p = index[start + r]!;
@@ -166,6 +179,43 @@ export class BatchBuilder {
       }
     }
     return { numFields: F, numRows: n, offsets, rows, weights };
+  }
+}
+
+/** The arrays of a batch; a part's offsets, rows and weights take three consecutive slots. */
+const enum Slot {
+  SampleIds,
+  Click,
+  Conversion,
+  GroupOf,
+  SampleOffsets,
+  GroupOffsets = SampleOffsets + 3,
+  Count = GroupOffsets + 3,
+}
+
+/** Fresh arrays, or views of grow-only buffers (one per slot) when reusing. */
+class BatchArrays {
+  private readonly buffers: (Int32Array | Float32Array | Float64Array | undefined)[] = new Array(Slot.Count);
+
+  constructor(private readonly reuse: boolean) {}
+
+  int32(slot: Slot, n: number): Int32Array {
+    return this.reuse ? this.view(slot, n, Int32Array) : new Int32Array(n);
+  }
+
+  float32(slot: Slot, n: number): Float32Array {
+    return this.reuse ? this.view(slot, n, Float32Array) : new Float32Array(n);
+  }
+
+  float64(slot: Slot, n: number): Float64Array {
+    return this.reuse ? this.view(slot, n, Float64Array) : new Float64Array(n);
+  }
+
+  private view<T extends Int32Array | Float32Array | Float64Array>(slot: Slot, n: number, Type: { new (n: number): T }): T {
+    let buf = this.buffers[slot] as T | undefined;
+    if (!buf || buf.length < n) this.buffers[slot] = buf = new Type(Math.max(n, 2 * (buf?.length ?? 0), 16));
+    // Views of the exact length: consumers check lengths against the batch's shape.
+    return (buf.length === n ? buf : buf.subarray(0, n)) as T;
   }
 }
 

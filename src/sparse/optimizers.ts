@@ -178,6 +178,9 @@ export interface SlotsMemory {
 export class TableSlots {
   readonly slots: Float32Array[];
   readonly stepped: RowSet;
+  /** locate()'s offsets, and the sum of the values it loaded (stored so that the loads stay). */
+  private at = new Int32Array(0);
+  loadSink = 0;
 
   constructor(
     readonly table: EmbeddingTable,
@@ -206,6 +209,24 @@ export class TableSlots {
     }
     return at;
   }
+
+  /**
+   * offset() of every row, in order, then one load from each row of the table and of every slot:
+   * these loads do not depend on each other, so their cache misses overlap, where inside the update
+   * loop each row's waited behind the arithmetic of the row before. Valid until the next call.
+   */
+  locate(rows: Int32Array): Int32Array {
+    if (this.at.length < rows.length) this.at = new Int32Array(Math.max(rows.length, 2 * this.at.length));
+    const at = this.at;
+    for (let i = 0; i < rows.length; i++) at[i] = this.offset(rows[i]!);
+    const last = this.table.dim - 1;
+    const param = this.table.data;
+    let touched = 0;
+    for (let i = 0; i < rows.length; i++) touched += param[at[i]!]! + param[at[i]! + last]!;
+    for (const slot of this.slots) for (let i = 0; i < rows.length; i++) touched += slot[at[i]!]! + slot[at[i]! + last]!;
+    this.loadSink = touched;
+    return at;
+  }
 }
 
 /**
@@ -217,19 +238,20 @@ export function applyRowUpdates(h: Readonly<OptimizerHyper>, t: number, state: T
   const dim = table.dim;
   const param = table.data;
   const { rows, grad } = g;
+  const at = state.locate(rows);
   switch (h.kind) {
     case 'adam': {
       const [m, v] = state.slots as [Float32Array, Float32Array];
       const stepSize = adamStepSize(h, t);
       for (let i = 0; i < rows.length; i++) {
-        adamUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, m, v, h, stepSize);
+        adamUpdateRange(param, at[i]!, grad, i * dim, dim, m, v, h, stepSize);
       }
       break;
     }
     case 'adagrad': {
       const [accum] = state.slots as [Float32Array];
       for (let i = 0; i < rows.length; i++) {
-        adagradUpdateRange(param, state.offset(rows[i]!), grad, i * dim, dim, accum, h.lr);
+        adagradUpdateRange(param, at[i]!, grad, i * dim, dim, accum, h.lr);
       }
       break;
     }

@@ -10,9 +10,10 @@
  * next batch does not touch it), unless the builder was made with `reuseBuffers`: then every
  * batch is written into the same grow-only buffers and is valid until the next build(). That is
  * for one consumer at a time that is done with a batch before it builds the next (serving), where
- * a dozen fresh arrays per call are what the garbage collector spends its pauses on. The builder's scratch (the group map and the per-(field, row)
- * counters) is reused by every build() call and sized to the largest batch so far; build() is
- * synchronous and leaves the scratch clean, so one builder serves any number of batches.
+ * a dozen fresh arrays per call are what the garbage collector spends its pauses on.
+ * The builder's scratch (the group map and the per-(field, row) counters) is reused by every
+ * build() call and sized to the largest batch so far; build() is synchronous and leaves the
+ * scratch clean, so one builder serves any number of batches.
  */
 import type { Batch, KeyedJagged } from './jagged-types.js';
 import { PADDING_KEY, type FeatureRows, type GroupTable, type SampleBlock } from './types.js';

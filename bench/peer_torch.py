@@ -19,7 +19,7 @@ src, out = args[0], args[1]
 threads = int(args[args.index("--threads") + 1]) if "--threads" in args else 2
 max_steps = int(args[args.index("--max-steps") + 1]) if "--max-steps" in args else 1 << 30
 torch.set_num_threads(threads)
-torch.manual_seed(1)
+torch.manual_seed(int(args[args.index("--seed") + 1]) if "--seed" in args else 1)
 
 meta = json.load(open(f"{src}/meta.json"))
 D = meta["dim"]

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: ESMM at Ali-CCP-like scale, measured side by side with PyTorch on this machine.
  *
- *   node dist-bench/bench/run.js [--train 1000000] [--test 300000] [--skip-peer] [--out bench/results/latest.json]
+ *   node dist-bench/bench/run.js [--train 1000000] [--test 300000] [--skip-peer] [--seed 1] [--peer-coretype Haswell] [--out bench/results/latest.json]
  *
  * 1. prepare: raw skeleton + common features -> training cache, MB/s of raw input, and the ratio to
  *    plainly reading the same bytes in the same run.
@@ -35,6 +35,10 @@ const { values } = parseArgs({
     test: { type: 'string', default: '300000' },
     'skip-peer': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/latest.json' },
+    // The seed of both models' initialization and of the batch order (the data stays seed 1).
+    seed: { type: 'string', default: '1' },
+    // An OpenBLAS kernel for the peer instead of the fastest of a probe (to compare runs).
+    'peer-coretype': { type: 'string' },
     data: { type: 'string', default: 'bench/.data' },
   },
 });
@@ -43,7 +47,9 @@ const nTest = Number(values.test);
 const dataDir = join(values.data!, `aliccp-sim-${nTrain}-${nTest}`);
 const spec = defaultSpec();
 const shape = { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 };
-const training = { epochs: 1, batchSize: 1024, lr: 0.001, optimizer: 'adam' as const, seed: 1, quiet: true };
+const seed = Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer (got ${values.seed})`);
+const training = { epochs: 1, batchSize: 1024, lr: 0.001, optimizer: 'adam' as const, seed, quiet: true };
 const PYTHON = '/usr/bin/python3';
 const results: Record<string, unknown> = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
@@ -129,7 +135,7 @@ function timeRead(files: string[]): number {
 }
 
 async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number) {
-  const model = await CvrModel.create({ kind: 'esmm', spec, shape, seed: 1 }, { threads });
+  const model = await CvrModel.create({ kind: 'esmm', spec, shape, seed }, { threads });
   const rates: number[] = [];
   let windowStart = performance.now();
   let windowSamples = 0;
@@ -177,16 +183,16 @@ function ensurePeer(): boolean {
 function runPeer(split: PreparedSplit, testSplit: PreparedSplit) {
   if (!ensurePeer()) return null;
   const dir = join(dataDir, '.peer-batches');
-  exportBatches(dir, spec, split, testSplit, { batchSize: training.batchSize, seed: 1, shuffle: 'group' });
+  exportBatches(dir, spec, split, testSplit, { batchSize: training.batchSize, seed, shuffle: 'group' });
   const flags = readFileSync('/proc/cpuinfo', 'utf8');
-  const coreTypes = [...(flags.includes('avx512f') ? ['SkylakeX'] : []), 'Haswell', 'Zen'];
+  const coreTypes = values['peer-coretype'] ? [values['peer-coretype']] : [...(flags.includes('avx512f') ? ['SkylakeX'] : []), 'Haswell', 'Zen'];
   const env = (ct: string) => ({ ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_CORETYPE: ct });
   let best: { ct: string; rate: number } | null = null;
   let reference: number[] | null = null;
   const tried: Record<string, unknown> = {};
   for (const ct of coreTypes) {
     const out = join(dir, `probe-${ct}.json`);
-    const r = sh(PYTHON, ['bench/peer_torch.py', dir, out, '--threads', '2', '--max-steps', '80'], env(ct));
+    const r = sh(PYTHON, ['bench/peer_torch.py', dir, out, '--threads', '2', '--max-steps', '80', '--seed', String(seed)], env(ct));
     if (r.status !== 0) {
       tried[ct] = `failed: ${r.stderr.slice(-300)}`;
       continue;
@@ -201,7 +207,7 @@ function runPeer(split: PreparedSplit, testSplit: PreparedSplit) {
   }
   if (!best) return null;
   const out = join(dir, 'peer.json');
-  const r = sh(PYTHON, ['bench/peer_torch.py', dir, out, '--threads', '2'], env(best.ct));
+  const r = sh(PYTHON, ['bench/peer_torch.py', dir, out, '--threads', '2', '--seed', String(seed)], env(best.ct));
   if (r.status !== 0) throw new Error(`peer failed: ${r.stderr.slice(-1000)}`);
   const j = JSON.parse(readFileSync(out, 'utf8')) as { samples_per_s: number; window_rates: number[]; torch: string };
   const pred = new Float32Array(readFileSync(out.replace('.json', '.pred')).buffer.slice(0));
@@ -241,7 +247,7 @@ function peerAucs(pred: Float32Array, split: PreparedSplit) {
 }
 
 async function predictBench(trainSplit: PreparedSplit, testSplit: PreparedSplit) {
-  const model = await CvrModel.create({ kind: 'esmm', spec, shape, seed: 1 });
+  const model = await CvrModel.create({ kind: 'esmm', spec, shape, seed });
   await trainModel(model, trainSplit, { ...training, onStep: (s) => { if (s.step >= 50) throw new Error('stop'); } }).catch(() => undefined);
   let t = performance.now();
   await predictAll(model, testSplit, () => undefined, { quiet: true, batchSize: 4096 });

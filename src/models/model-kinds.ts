@@ -87,6 +87,9 @@ export interface SamplingOptions {
  */
 export const SAMPLING_DEFAULTS: Readonly<SamplingOptions> = { amanRate: 0.1, oversamplingCopies: 5, unbiasQuantile: 0.1 };
 
+/** The kinds whose training data depends on SamplingOptions (a saved model records them). */
+export const SAMPLED_KINDS: readonly ModelKind[] = ['aman', 'oversampling', 'unbias'];
+
 export function validateSampling(o: SamplingOptions): void {
   const bad = (what: string): never => {
     throw new Error(`invalid sampling option: ${what}`);

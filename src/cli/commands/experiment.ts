@@ -1,5 +1,5 @@
 import { inputWidth } from '../../features/spec.js';
-import { MODEL_KINDS, SAMPLING_DEFAULTS, parseModelKind, type ModelKind } from '../../models/model-kinds.js';
+import { MODEL_KINDS, parseModelKind, type ModelKind } from '../../models/model-kinds.js';
 import { displayName } from '../../experiment/paper.js';
 import { buildResults, markdownTable, tableNotes } from '../../experiment/results.js';
 import { estimatedWorkPerRun, runExperiment, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
@@ -7,6 +7,7 @@ import { chooseChromium, writeReport } from '../../experiment/write-report.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, chooseSpec, loadSplit } from '../data-options.js';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, parseSampling } from '../sampling-options.js';
 
 /** The paper's Table 2 order. */
 const PAPER_ORDER: readonly ModelKind[] = ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm'];
@@ -29,9 +30,7 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
   --optimizer adam|adagrad (default adam)
   --hidden 360,200,80      tower layer sizes (default 360,200,80)
   --dropout P              dropout after each hidden layer (default 0)
-  --aman-rate R            AMAN: share of unclicked impressions used as negatives (default ${SAMPLING_DEFAULTS.amanRate})
-  --oversampling-k K       OVERSAMPLING: copies of each conversion (default ${SAMPLING_DEFAULTS.oversamplingCopies})
-  --unbias-quantile Q      UNBIAS: c = this quantile of pCTR over clicks (default ${SAMPLING_DEFAULTS.unbiasQuantile})
+${SAMPLING_HELP}
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
   --train-split NAME       (default train)
   --test-split NAME        (default test)
@@ -56,9 +55,7 @@ export const EXPERIMENT_OPTIONS: Options = {
   optimizer: { type: 'string' },
   hidden: { type: 'string' },
   dropout: { type: 'string' },
-  'aman-rate': { type: 'string' },
-  'oversampling-k': { type: 'string' },
-  'unbias-quantile': { type: 'string' },
+  ...SAMPLING_OPTIONS,
   spec: { type: 'string' },
   'train-split': { type: 'string' },
   'test-split': { type: 'string' },
@@ -92,11 +89,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
   const { kinds, names } = parseModelList(optString(v, 'models'), cmd);
   const runs = numberOpt(v, 'runs', 10, cmd, { min: 1, max: 1000, integer: true });
   const seed = numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1 - runs, integer: true });
-  const sampling = {
-    amanRate: numberOpt(v, 'aman-rate', SAMPLING_DEFAULTS.amanRate, cmd, { min: 1e-6, max: 1 }),
-    oversamplingCopies: numberOpt(v, 'oversampling-k', SAMPLING_DEFAULTS.oversamplingCopies, cmd, { min: 1, max: 1000, integer: true }),
-    unbiasQuantile: numberOpt(v, 'unbias-quantile', SAMPLING_DEFAULTS.unbiasQuantile, cmd, { min: 1e-6, max: 1 }),
-  };
+  const sampling = parseSampling(v, cmd);
   const training = {
     epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from
 import { dirname, join, relative, resolve } from 'node:path';
 import { describeSplitFiles, missingSplitMessage } from '../../data/split-files.js';
 import { CvrModel } from '../../models/cvr-model.js';
-import { MODEL_KINDS } from '../../models/model-kinds.js';
+import { MODEL_KINDS, SAMPLED_KINDS } from '../../models/model-kinds.js';
 import { inputWidth } from '../../features/spec.js';
 import { saveModel } from '../../persist/model-dir.js';
 import { CheckpointStore } from '../../train/checkpoint.js';
@@ -10,6 +10,7 @@ import { evaluateModel } from '../../train/evaluate.js';
 import { trainModel, type CheckpointConfig } from '../../train/trainer.js';
 import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
+import { SAMPLING_FLAGS, SAMPLING_HELP, SAMPLING_OPTIONS, parseSampling } from '../sampling-options.js';
 
 export const TRAIN_HELP = `esmm train --data DIR --out MODEL_DIR [options]
 
@@ -26,6 +27,7 @@ binary cache on first use) and saves it to MODEL_DIR.
   --seed S                 seed of weights and data order (default 1)
   --hidden 360,200,80      tower layer sizes (default 360,200,80)
   --dropout P              dropout after each hidden layer (default 0)
+${SAMPLING_HELP}
   --threads T              onnxruntime threads (default 2); with 2 or more, the embedding side
                            (pooling, its backward, sparse Adam) also runs on 2 threads
   --split NAME             split to train on (default train)
@@ -56,6 +58,7 @@ export const TRAIN_OPTIONS: Options = {
   seed: { type: 'string' },
   hidden: { type: 'string' },
   dropout: { type: 'string' },
+  ...SAMPLING_OPTIONS,
   threads: { type: 'string' },
   split: { type: 'string' },
   'eval-split': { type: 'string' },
@@ -80,6 +83,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   const hidden = layersOpt(v, 'hidden', [360, 200, 80], cmd);
   const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });
+  const sampling = parseSampling(v, cmd);
+  const misplaced = SAMPLING_FLAGS.find(([flag, owner]) => v[flag] !== undefined && owner !== kind);
+  if (misplaced) throw new UsageError(`--${misplaced[0]} applies to --model ${misplaced[1]} only (this is --model ${kind})`, cmd);
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
   const quiet = v.quiet === true;
   const checkpoints = checkpointOptions(v, out, cmd);
@@ -94,7 +100,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'train', cmd);
   const spec = chooseSpec(v, split);
   const model = await CvrModel.create(
-    { kind, spec, shape: { inputDim: inputWidth(spec), hidden, dropout }, seed: training.seed },
+    { kind, spec, shape: { inputDim: inputWidth(spec), hidden, dropout }, seed: training.seed, ...(SAMPLED_KINDS.includes(kind) ? { sampling } : {}) },
     { threads },
   );
   try {

@@ -49,6 +49,19 @@ test('generate → train (esmm, base) → evaluate → predict on small generate
   }
 });
 
+test('train --model aman --aman-rate R trains on that sample and records it in model.json', () => {
+  const out = join(dir, 'model-aman');
+  const tr = runCli(['train', '--data', data, '--out', out, '--model', 'aman', '--aman-rate', '0.3', '--hidden', '16', '--batch-size', '1024', '-q']);
+  assert.equal(tr.status, 0, tr.stderr);
+  const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+  assert.deepEqual(manifest.sampling, { amanRate: 0.3, oversamplingCopies: 5, unbiasQuantile: 0.1 });
+  // The CVR net saw the clicked impressions and ~30% of the others.
+  const cvr = manifest.metrics.components.find((c: { name: string }) => c.name === 'cvr');
+  const ctr = manifest.metrics.components.find((c: { name: string }) => c.name === 'ctr');
+  const share = cvr.trainedOn / ctr.trainedOn;
+  assert.ok(share > 0.3 && share < 0.36, `the CVR net saw ${cvr.trainedOn} of ${ctr.trainedOn} impressions`);
+});
+
 test('usage errors say what to fix and exit 2', () => {
   const r = runCli(['train', '--data', data]);
   assert.equal(r.status, 2);
@@ -62,6 +75,12 @@ test('usage errors say what to fix and exit 2', () => {
   const o = runCli(['evaluate', '--bogus']);
   assert.equal(o.status, 2);
   assert.match(o.stderr, /bogus/);
+  const s = runCli(['train', '--data', data, '--out', join(dir, 'x'), '--aman-rate', '0.2']);
+  assert.equal(s.status, 2);
+  assert.match(s.stderr, /--aman-rate applies to --model aman only \(this is --model esmm\)/);
+  const q = runCli(['train', '--data', data, '--out', join(dir, 'x'), '--model', 'unbias', '--unbias-quantile', '2']);
+  assert.equal(q.status, 2);
+  assert.match(q.stderr, /--unbias-quantile/);
 });
 
 test('bad raw lines are counted and reported; --strict names file and line', () => {

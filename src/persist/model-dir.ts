@@ -4,14 +4,15 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseSpec } from '../features/spec.js';
 import type { DenseNetMode, DenseSpec, ParamSet } from '../models/dense.js';
 import { CvrModel, type ModelConfig } from '../models/cvr-model.js';
-import { parseModelKind, type DenseShape } from '../models/model-kinds.js';
+import { SAMPLED_KINDS, SAMPLING_DEFAULTS, parseModelKind, validateSampling, type DenseShape, type SamplingOptions } from '../models/model-kinds.js';
 import { writeFileDurable } from '../util/durable-fs.js';
 import { packageRoot } from '../util/paths.js';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.js';
 
 /**
  * A saved model is a directory:
- *   model.json             kind, feature spec, dense shape, seed, training config, metrics, versions
+ *   model.json             kind, feature spec, dense shape, seed, sampling options (AMAN, OVERSAMPLING,
+ *                          UNBIAS), training config, metrics, versions
  *   <component>.weights    dense parameters and the touched embedding rows (tensor file, checksummed)
  * It is written into a temporary sibling directory and renamed into place, so a crash never
  * leaves a half-written model under the final name.
@@ -27,6 +28,8 @@ export interface ModelManifest {
   shape: DenseShape;
   spec: unknown;
   components: { name: string; dense: DenseSpec; weights: string }[];
+  /** The sampling options the model was trained with: AMAN, OVERSAMPLING and UNBIAS only. */
+  sampling?: SamplingOptions;
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
   versions: Record<string, string>;
@@ -52,6 +55,7 @@ export function saveModel(model: CvrModel, dir: string, extras: SaveExtras = {})
       shape: model.config.shape,
       spec: model.config.spec,
       components: [],
+      ...(SAMPLED_KINDS.includes(model.config.kind) ? { sampling: { ...SAMPLING_DEFAULTS, ...model.config.sampling } } : {}),
       ...(extras.training ? { training: extras.training } : {}),
       ...(extras.metrics ? { metrics: extras.metrics } : {}),
       versions: versions(),
@@ -101,6 +105,7 @@ export async function loadModel(dir: string, opts: { threads?: number; mode?: De
   const m = readManifest(dir);
   const spec = parseSpec(m.spec, join(dir, 'model.json') + ' (spec)');
   const config: ModelConfig = { kind: parseModelKind(m.kind), spec, shape: m.shape, seed: m.seed };
+  if (m.sampling !== undefined) config.sampling = parseSamplingRecord(m.sampling, join(dir, 'model.json'));
   const weights = new Map<string, Map<string, NamedTensor>>();
   const params = new Map<string, ParamSet>();
   for (const c of m.components) {
@@ -125,6 +130,23 @@ export async function loadModel(dir: string, opts: { threads?: number; mode?: De
     }
   }
   return model;
+}
+
+/** A manifest's "sampling": the three options, each a number (componentsOf checks their ranges). */
+function parseSamplingRecord(value: unknown, path: string): SamplingOptions {
+  const keys = Object.keys(SAMPLING_DEFAULTS) as (keyof SamplingOptions)[];
+  const o = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    Object.keys(o).every((k) => (keys as string[]).includes(k)) && keys.every((k) => typeof o[k] === 'number');
+  if (!ok) throw new Error(`${path}: "sampling" must be an object of ${keys.join(', ')} (numbers), got ${JSON.stringify(value).slice(0, 200)}`);
+  const options = o as unknown as SamplingOptions;
+  try {
+    validateSampling(options);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  return options;
 }
 
 /** Versions recorded with every model, so a result can be traced to the code that made it. */

@@ -49,12 +49,13 @@ test('generate → train (esmm, base) → evaluate → predict on small generate
   }
 });
 
-test('train --model aman --aman-rate R trains on that sample and records it in model.json', () => {
+test('train --model aman --aman-rate R (--shuffle sample) trains on that sample and records both in model.json', () => {
   const out = join(dir, 'model-aman');
-  const tr = runCli(['train', '--data', data, '--out', out, '--model', 'aman', '--aman-rate', '0.3', '--hidden', '16', '--batch-size', '1024', '-q']);
+  const tr = runCli(['train', '--data', data, '--out', out, '--model', 'aman', '--aman-rate', '0.3', '--shuffle', 'sample', '--hidden', '16', '--batch-size', '1024', '-q']);
   assert.equal(tr.status, 0, tr.stderr);
   const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
   assert.deepEqual(manifest.sampling, { amanRate: 0.3, oversamplingCopies: 5, unbiasQuantile: 0.1 });
+  assert.equal(manifest.training.shuffle, 'sample');
   // The CVR net saw the clicked impressions and ~30% of the others.
   const cvr = manifest.metrics.components.find((c: { name: string }) => c.name === 'cvr');
   const ctr = manifest.metrics.components.find((c: { name: string }) => c.name === 'ctr');
@@ -81,6 +82,9 @@ test('usage errors say what to fix and exit 2', () => {
   const q = runCli(['train', '--data', data, '--out', join(dir, 'x'), '--model', 'unbias', '--unbias-quantile', '2']);
   assert.equal(q.status, 2);
   assert.match(q.stderr, /--unbias-quantile/);
+  const h = runCli(['train', '--data', data, '--out', join(dir, 'x'), '--shuffle', 'random']);
+  assert.equal(h.status, 2);
+  assert.match(h.stderr, /--shuffle must be one of group, sample, got 'random'/);
 });
 
 test('bad raw lines are counted and reported; --strict names file and line', () => {

@@ -7,6 +7,7 @@ import { inputWidth } from '../../features/spec.js';
 import { saveModel } from '../../persist/model-dir.js';
 import { CheckpointStore } from '../../train/checkpoint.js';
 import { evaluateModel } from '../../train/evaluate.js';
+import { SHUFFLE_MODES } from '../../train/shuffle.js';
 import { trainModel, type CheckpointConfig } from '../../train/trainer.js';
 import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
@@ -25,6 +26,9 @@ binary cache on first use) and saves it to MODEL_DIR.
   --lr X                   learning rate (default 0.001)
   --optimizer adam|adagrad (default adam)
   --seed S                 seed of weights and data order (default 1)
+  --shuffle group|sample   order within a block: runs of up to 8 impressions of one session
+                           (default; its common features pooled once per run) or every impression
+                           on its own (README, "Training order")
   --hidden 360,200,80      tower layer sizes (default 360,200,80)
   --dropout P              dropout after each hidden layer (default 0)
 ${SAMPLING_HELP}
@@ -56,6 +60,7 @@ export const TRAIN_OPTIONS: Options = {
   lr: { type: 'string' },
   optimizer: { type: 'string' },
   seed: { type: 'string' },
+  shuffle: { type: 'string' },
   hidden: { type: 'string' },
   dropout: { type: 'string' },
   ...SAMPLING_OPTIONS,
@@ -80,6 +85,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
     optimizer: choiceOpt(v, 'optimizer', ['adam', 'adagrad'] as const, 'adam', cmd),
     seed: numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1, integer: true }),
+    shuffle: choiceOpt(v, 'shuffle', SHUFFLE_MODES, 'group', cmd),
   };
   const hidden = layersOpt(v, 'hidden', [360, 200, 80], cmd);
   const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });

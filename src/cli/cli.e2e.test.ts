@@ -109,3 +109,28 @@ test('bad raw lines are counted and reported; --strict names file and line', () 
   assert.equal(s.status, 1);
   assert.match(s.stderr, /sample_skeleton_test\.csv:2: illegal_label/);
 });
+
+test('generate --shared-entity-ids: the history field 109_14 reuses the item field 206 ids', () => {
+  /** The ids of `field` in a raw file's feature lists (last column; entries field 0x02 id 0x03 value). */
+  const idsOf = (file: string, field: string): Set<string> => {
+    const ids = new Set<string>();
+    for (const line of readFileSync(file, 'latin1').split('\n')) {
+      for (const entry of line.slice(line.lastIndexOf(',') + 1).split('\x01')) {
+        const [f, rest] = entry.split('\x02');
+        if (f === field && rest !== undefined) ids.add(rest.split('\x03')[0]!);
+      }
+    }
+    return ids;
+  };
+  for (const shared of [false, true]) {
+    const out = join(dir, `entities-${shared}`);
+    const gen = runCli(['generate', '--out', out, '--train', '3000', '--test', '0', '--seed', '3', '-q', ...(shared ? ['--shared-entity-ids'] : [])]);
+    assert.equal(gen.status, 0, gen.stderr);
+    const item = idsOf(join(out, 'sample_skeleton_train.csv'), '206');
+    const history = idsOf(join(out, 'common_features_train.csv'), '109_14');
+    assert.ok(item.size > 20 && history.size > 20, `${item.size} item and ${history.size} history ids`);
+    const common = [...history].filter((id) => item.has(id)).length;
+    if (shared) assert.ok(common > history.size / 4, `${common} of ${history.size} history ids are item ids`);
+    else assert.equal(common, 0);
+  }
+});

@@ -2,7 +2,7 @@ import { generateDataset, type GenerateOptions } from '../../data/simulate/gener
 import { Progress } from '../../util/progress.js';
 import { numberOpt, parseCommand, requireString, type Options } from '../args.js';
 
-export const GENERATE_HELP = `esmm generate --out DIR [--train N] [--test N] [--seed S] [--ctr X] [--cvr X]
+export const GENERATE_HELP = `esmm generate --out DIR [--train N] [--test N] [--seed S] [--ctr X] [--cvr X] [--shared-entity-ids]
 
 Writes a simulated dataset in the raw Ali-CCP layout (sample_skeleton_{train,test}.csv,
 common_features_{train,test}.csv) plus truth_{train,test}.csv with the true p(click) and
@@ -13,6 +13,11 @@ p(conversion | click) of every impression.
   --seed S      seed (default 1): the same seed writes the same bytes
   --ctr X       target click-through rate (default 0.04)
   --cvr X       target conversion rate among clicks (default: the simulator's)
+  --shared-entity-ids
+                the user-history fields (109_14, 110_14, 127_14, 150_14) reuse the item fields'
+                ids (206, 207, 216, 210): category c is the same id in 206 and 109_14, which is
+                what a spec sharing a table between them expects (default: every field has its
+                own ids, as in the real logs)
   -q, --quiet   no progress output
 `;
 
@@ -23,6 +28,7 @@ export const GENERATE_OPTIONS: Options = {
   seed: { type: 'string' },
   ctr: { type: 'string' },
   cvr: { type: 'string' },
+  'shared-entity-ids': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 };
 
@@ -40,6 +46,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     seed: numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1, integer: true }),
     ...(v.ctr !== undefined ? { ctr: numberOpt(v, 'ctr', 0.04, cmd, { min: 1e-4, max: 0.9 }) } : {}),
     ...(v.cvr !== undefined ? { cvr: numberOpt(v, 'cvr', 0.05, cmd, { min: 1e-4, max: 0.9 }) } : {}),
+    sharedEntityIds: v['shared-entity-ids'] === true,
     quiet: v.quiet === true,
   });
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -14,7 +14,7 @@ import type { SampleBlockWriter } from './block-writer.js';
 import type { FieldDictionary } from './field-dictionary.js';
 import { GroupTableBuilder } from './group-table-builder.js';
 import type { EntrySink } from './feature-rows-builder.js';
-import { parseUnsigned, showBytes } from './parse-bytes.js';
+import { indexOfComma, parseUnsigned, showBytes } from './parse-bytes.js';
 import { ProblemCounter } from './problems.js';
 import { RawFeatureListParser } from './raw-feature-list.js';
 import { readLines, RowLabels } from './read-lines.js';
@@ -235,12 +235,6 @@ function readFeatureList(
   if (count < 0) problems.problem(parser.failKind, lineNo, parser.failDetail);
   else problems.problem('feature_num_mismatch', lineNo, `feature_num is ${featureNum} but feature_list has ${count} entries`);
   return false;
-}
-
-/** Index of the first comma in buf[from, end), -1 if none. */
-function indexOfComma(buf: Uint8Array, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (buf[i] === COMMA) return i;
-  return -1;
 }
 
 /** Whether buf[from, end) holds a comma (native search: feature lists are long). */

@@ -19,6 +19,17 @@ const CH_DOT = 0x2e;
 const CH_E = 0x65;
 const CH_UPPER_E = 0x45;
 
+const CH_COMMA = 0x2c;
+
+/**
+ * Index of the first comma in buf[from, end), -1 if none: a plain loop, faster than a native
+ * search over the few bytes of a column.
+ */
+export function indexOfComma(buf: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === CH_COMMA) return i;
+  return -1;
+}
+
 /**
  * A non-negative decimal integer made only of digits (no sign, no spaces), exact up to 2^53;
  * -1 when the bytes are empty, hold anything else, or the number is beyond 2^53.

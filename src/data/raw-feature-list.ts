@@ -1,12 +1,11 @@
 import { featureKey } from './feature-key.js';
 import type { EntrySink } from './feature-rows-builder.js';
 import { tooManyFieldsDetail, type FieldDictionary } from './field-dictionary.js';
-import { FLOAT32_MAX, parseDecimal, showBytes } from './parse-bytes.js';
+import { FLOAT32_MAX, indexOfComma, parseDecimal, showBytes } from './parse-bytes.js';
 
 const ENTRY_SEP = 0x01;
 const FIELD_SEP = 0x02;
 const VALUE_SEP = 0x03;
-const COMMA = 0x2c;
 /** Field names up to this many bytes are cached by their packed bytes. */
 const MAX_PACKED_NAME = 8;
 /** Slots of the field cache: 1024, four times MAX_FIELDS, so probe runs stay short. */
@@ -84,7 +83,7 @@ export class RawFeatureListParser {
           field = this.cachedField(lo, hi, fieldLen, buf, entryStart);
         } else {
           field = this.fields.indexOf(buf, entryStart, p);
-          if (hasComma(buf, entryStart, p)) this.commaSeen = true;
+          if (indexOfComma(buf, entryStart, p) >= 0) this.commaSeen = true;
         }
         if (field < 0) {
           this.failKind = 'too_many_fields';
@@ -115,7 +114,7 @@ export class RawFeatureListParser {
       let key = id;
       if (!idDigitsOnly || idLen > 9 || (idLen > 1 && buf[idStart] === 0x30)) {
         key = featureKey(buf, idStart, p);
-        if (!idDigitsOnly && hasComma(buf, idStart, p)) this.commaSeen = true;
+        if (!idDigitsOnly && indexOfComma(buf, idStart, p) >= 0) this.commaSeen = true;
       }
       const valueStart = ++p;
       let mantissa = 0;
@@ -136,7 +135,7 @@ export class RawFeatureListParser {
         const fraction = dot < 0 ? 0 : p - dot - 1;
         value = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
       } else {
-        if (hasComma(buf, valueStart, p)) this.commaSeen = true;
+        if (indexOfComma(buf, valueStart, p) >= 0) this.commaSeen = true;
         value = parseDecimal(buf, valueStart, p);
         // NaN fails both comparisons; float32 storage must not turn a huge value into Infinity.
         if (!(value >= -FLOAT32_MAX && value <= FLOAT32_MAX)) {
@@ -161,7 +160,7 @@ export class RawFeatureListParser {
     }
     const field = this.fields.indexOf(buf, start, start + len);
     if (field < 0) return -1;
-    if (hasComma(buf, start, start + len)) {
+    if (indexOfComma(buf, start, start + len) >= 0) {
       // Never cached, so that every entry with this name is seen.
       this.commaSeen = true;
       return field;
@@ -186,11 +185,6 @@ export class RawFeatureListParser {
     this.failDetail = `entry ${index + 1}: ${why}: "${showBytes(buf, entryStart, entryEnd)}"`;
     return -1;
   }
-}
-
-function hasComma(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] === COMMA) return true;
-  return false;
 }
 
 /** Entries in buf[start, end) counted by their separators (a list that starts at `start`). */

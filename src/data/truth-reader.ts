@@ -1,11 +1,10 @@
 import type { TruthSource } from './block-writer.js';
 import { LineEvent, LineReader } from './line-reader.js';
-import { bytesEqualAscii, parseDecimal, parseUnsigned, showBytes } from './parse-bytes.js';
+import { bytesEqualAscii, indexOfComma, parseDecimal, parseUnsigned, showBytes } from './parse-bytes.js';
 import { ProblemCounter } from './problems.js';
 import type { InputReport } from './types.js';
 
 export const TRUTH_HEADER = 'sample_id,p_click,p_conv_given_click';
-const COMMA = 0x2c;
 
 /**
  * truth_{split}.csv written by the simulator: one row per skeleton row, same order. Read in step
@@ -46,13 +45,10 @@ export class TruthReader implements TruthSource {
       this.counter.lines++;
       if (event === LineEvent.TooLong) return this.abandon(`${this.path}:${reader.lineNo}: line too long: prepared without truth`);
       const { buf, start, end } = reader;
-      // Rows are short: a loop finds the commas sooner than two native searches.
-      let c1 = start;
-      while (c1 < end && buf[c1] !== COMMA) c1++;
-      let c2 = c1 + 1;
-      while (c2 < end && buf[c2] !== COMMA) c2++;
-      const id = c1 < end ? parseUnsigned(buf, start, c1) : -1;
-      if (c2 >= end || id < 0) return this.malformed(`expected sample_id,p_click,p_conv_given_click, got "${showBytes(buf, start, end)}"`);
+      const c1 = indexOfComma(buf, start, end);
+      const c2 = c1 < 0 ? -1 : indexOfComma(buf, c1 + 1, end);
+      const id = c1 < 0 ? -1 : parseUnsigned(buf, start, c1);
+      if (c2 < 0 || id < 0) return this.malformed(`expected sample_id,p_click,p_conv_given_click, got "${showBytes(buf, start, end)}"`);
       if (id !== sampleId) continue; // the row of a dropped sample
       const pClick = parseDecimal(buf, c1 + 1, c2);
       const pConv = parseDecimal(buf, c2 + 1, end);

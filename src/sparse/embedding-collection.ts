@@ -16,6 +16,7 @@
 import type { FeatureBatch, KeyedJagged } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingTable, DEFAULT_INIT_RANGE } from './embedding-table.js';
+import { loadRows, loadSink } from './load-rows.js';
 
 /** Gradient of one table: unique rows and their gradients, rows.length * dim. */
 export interface SparseGrad {
@@ -46,8 +47,6 @@ export class EmbeddingCollection {
   /** forward's scratch: each sample and group entry's offset in its table's data (see locate). */
   private sampleAt = new Int32Array(0);
   private groupAt = new Int32Array(0);
-  /** The sum of the values locate() loaded: stored so that the compiler keeps the loads. */
-  loadSink = 0;
 
   /** `tables`: the spec's tables, already built (attached in a worker thread), instead of new ones. */
   constructor(
@@ -154,9 +153,7 @@ export class EmbeddingCollection {
   /**
    * Where every entry's row sits in its table's data (-1: never trained, in 'infer' mode), found
    * before any pooling, in the order pooling would touch the rows (so 'train' places new rows
-   * exactly as before), then one load from each row. The loads of these passes do not depend on
-   * each other, so the CPU overlaps their cache and TLB misses; inside the pooling loop each one
-   * waited behind the arithmetic of the row before. bench/serve-path.ts: a single-impression
+   * exactly as before), then loaded (see load-rows.ts). bench/serve-path.ts: a single-impression
    * forward (219 ids) with the caches flushed 191 -> 55 µs, warm about the same.
    */
   private locate(batch: FeatureBatch, train: boolean, onlyTable: number | undefined): { sampleAt: Int32Array; groupAt: Int32Array } {
@@ -173,22 +170,14 @@ export class EmbeddingCollection {
       for (let e = gOff[f * G]!, stop = gOff[(f + 1) * G]!; e < stop; e++) groupAt[e] = train ? table.ensure(gRows[e]!) : table.offsetOf(gRows[e]!);
       for (let e = sOff[f * B]!, stop = sOff[(f + 1) * B]!; e < stop; e++) sampleAt[e] = train ? table.ensure(sRows[e]!) : table.offsetOf(sRows[e]!);
     }
-    // A row of dim floats may straddle two cache lines: load its first and last value.
-    const last = this.dim - 1;
-    let touched = 0;
+    let loaded = 0;
     for (let f = 0; f < this.numFields; f++) {
       if (onlyTable !== undefined && this.fieldTable[f] !== onlyTable) continue;
       const data = this.tables[this.fieldTable[f]!]!.data;
-      for (let e = gOff[f * G]!, stop = gOff[(f + 1) * G]!; e < stop; e++) {
-        const at = groupAt[e]!;
-        if (at >= 0) touched += data[at]! + data[at + last]!;
-      }
-      for (let e = sOff[f * B]!, stop = sOff[(f + 1) * B]!; e < stop; e++) {
-        const at = sampleAt[e]!;
-        if (at >= 0) touched += data[at]! + data[at + last]!;
-      }
+      loaded += loadRows(data, groupAt, gOff[f * G]!, gOff[(f + 1) * G]!, this.dim);
+      loaded += loadRows(data, sampleAt, sOff[f * B]!, sOff[(f + 1) * B]!, this.dim);
     }
-    this.loadSink = touched;
+    loadSink.value = loaded;
     return { sampleAt, groupAt };
   }
 

@@ -18,6 +18,7 @@
  */
 import type { EmbeddingTable } from './embedding-table.js';
 import type { SparseGrad } from './embedding-collection.js';
+import { loadRows, loadSink } from './load-rows.js';
 
 export type OptimizerKind = 'adam' | 'adagrad';
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'adagrad'];
@@ -178,9 +179,8 @@ export interface SlotsMemory {
 export class TableSlots {
   readonly slots: Float32Array[];
   readonly stepped: RowSet;
-  /** locate()'s offsets, and the sum of the values it loaded (stored so that the loads stay). */
+  /** locate()'s offsets. */
   private at = new Int32Array(0);
-  loadSink = 0;
 
   constructor(
     readonly table: EmbeddingTable,
@@ -211,20 +211,16 @@ export class TableSlots {
   }
 
   /**
-   * offset() of every row, in order, then one load from each row of the table and of every slot:
-   * these loads do not depend on each other, so their cache misses overlap, where inside the update
-   * loop each row's waited behind the arithmetic of the row before. Valid until the next call.
+   * offset() of every row, in order, then each row loaded from the table and from every slot (see
+   * load-rows.ts) before the updates use them. Valid until the next call.
    */
   locate(rows: Int32Array): Int32Array {
     if (this.at.length < rows.length) this.at = new Int32Array(Math.max(rows.length, 2 * this.at.length));
     const at = this.at;
     for (let i = 0; i < rows.length; i++) at[i] = this.offset(rows[i]!);
-    const last = this.table.dim - 1;
-    const param = this.table.data;
-    let touched = 0;
-    for (let i = 0; i < rows.length; i++) touched += param[at[i]!]! + param[at[i]! + last]!;
-    for (const slot of this.slots) for (let i = 0; i < rows.length; i++) touched += slot[at[i]!]! + slot[at[i]! + last]!;
-    this.loadSink = touched;
+    let loaded = loadRows(this.table.data, at, 0, rows.length, this.table.dim);
+    for (const slot of this.slots) loaded += loadRows(slot, at, 0, rows.length, this.table.dim);
+    loadSink.value = loaded;
     return at;
   }
 }

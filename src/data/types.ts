@@ -51,6 +51,15 @@ export interface SampleBlock extends FeatureRows {
  */
 export type GroupTable = FeatureRows;
 
+/** The group table of samples that join none (instances sent for prediction). Never written to. */
+export const NO_GROUPS: GroupTable = {
+  count: 0,
+  offsets: new Uint32Array(1),
+  fields: new Uint8Array(0),
+  keys: new Uint32Array(0),
+  values: new Float32Array(0),
+};
+
 /** Kinds of bad input, counted separately in every report. */
 export type InputProblemKind =
   | 'malformed_line' // wrong number of columns, unparseable number, empty required column

@@ -13,7 +13,7 @@
  * user's common features separately and adds them, so the two can differ in the last float32 bit.
  */
 import { BatchBuilder } from '../data/batcher.js';
-import type { GroupTable, SampleBlock } from '../data/types.js';
+import { NO_GROUPS, type SampleBlock } from '../data/types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { CvrModel, Predictions } from '../models/cvr-model.js';
 import { loadModel } from '../persist/model-dir.js';
@@ -34,14 +34,6 @@ export interface InstancePrediction {
   pcvr: number;
   pctcvr: number;
 }
-
-const NO_GROUPS: GroupTable = {
-  count: 0,
-  offsets: new Uint32Array(1),
-  fields: new Uint8Array(0),
-  keys: new Uint32Array(0),
-  values: new Float32Array(0),
-};
 
 export class Predictor {
   private readonly builder: BatchBuilder;

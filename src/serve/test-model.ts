@@ -5,7 +5,7 @@
  * mode, scaled up so that predictions differ clearly from one instance to the next.
  */
 import { BatchBuilder } from '../data/batcher.js';
-import type { GroupTable, SampleBlock } from '../data/types.js';
+import { NO_GROUPS, type SampleBlock } from '../data/types.js';
 import { inputWidth, parseSpec } from '../features/spec.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { CvrModel } from '../models/cvr-model.js';
@@ -37,7 +37,6 @@ export const TEST_SPEC: FeatureSpec = parseSpec(
   'serve test spec',
 );
 
-const NO_GROUPS: GroupTable = { count: 0, offsets: new Uint32Array(1), fields: new Uint8Array(0), keys: new Uint32Array(0), values: new Float32Array(0) };
 
 export async function makeTestModel(kind: ModelKind, seed: number, spec: FeatureSpec = TEST_SPEC): Promise<CvrModel> {
   const model = await CvrModel.create({ kind, spec, shape: { inputDim: inputWidth(spec), hidden: [16, 8], dropout: 0 }, seed }, { threads: 1 });

@@ -22,12 +22,12 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { BatchBuilder } from '../src/data/batcher.js';
 import type { Batch } from '../src/data/jagged-types.js';
-import type { SampleBlock } from '../src/data/types.js';
+import { NO_GROUPS, type SampleBlock } from '../src/data/types.js';
 import type { EmbeddingCollection } from '../src/sparse/embedding-collection.js';
 import { loadPredictor } from '../src/serve/predictor.js';
 import type { InstanceRows } from '../src/serve/instances.js';
 import { rawInstances } from '../src/serve/testing.js';
-import { log, quantile } from './lib.js';
+import { log, quantile, spread } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +52,6 @@ const bodies = instances.map((x) => encoder.encode(JSON.stringify({ instances: [
 instances.length = 0;
 log(`${bodies.length} single-impression bodies`);
 
-const NO_GROUPS = { count: 0, offsets: new Uint32Array(1), fields: new Uint8Array(0), keys: new Uint32Array(0), values: new Float32Array(0) };
 const rowsOf = (b: Uint8Array): InstanceRows => predictor.parser.parseJson(b)!;
 /** A block of fresh arrays around parsed rows, as the predictor made one per request before. */
 const freshBlock = (rows: InstanceRows): SampleBlock => ({
@@ -138,7 +137,7 @@ for (let round = 0; round < 3; round++) {
   }
 }
 batches.length = 0;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const median = (xs: number[]) => spread(xs).median;
 console.log(`pooling one impression (${spec.fields.length} fields, dim ${spec.embeddingDim}), µs per call, median of 2 rounds`);
 console.log('| pooling | warm | cold |');
 console.log('|---|---|---|');

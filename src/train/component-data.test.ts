@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { prepareSplit } from '../data/prepare.js';
 import { generateDataset } from '../data/simulate/generate.js';
 import type { SampleSource } from '../data/sample-source.js';
-import { BLOCK_SAMPLES, type SampleBlock } from '../data/types.js';
+import { BLOCK_SAMPLES, NO_GROUPS, type SampleBlock } from '../data/types.js';
 import type { Batch } from '../data/jagged-types.js';
 import { defaultSpec, inputWidth } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
@@ -34,7 +34,7 @@ function labelsOnlySource(click: Uint8Array, conversion: Uint8Array, blockSize =
   }
   return {
     fieldNames: [],
-    groups: { count: 0, offsets: new Uint32Array(1), fields: new Uint8Array(0), keys: new Uint32Array(0), values: new Float32Array(0) },
+    groups: NO_GROUPS,
     numSamples: click.length,
     numBlocks: blocks.length,
     readBlock: (i) => blocks[i]!,

@@ -89,3 +89,45 @@ test('errors: unknown op rule, non-scalar loss, unknown or repeated wrt names', 
   assert.throws(() => differentiate(g, 'loss', ['nope']), /no value named 'nope'/);
   assert.throws(() => differentiate(g, 'loss', ['w', 'w']), /repeated names/);
 });
+
+test('stopGradient: a value used through it gets the gradient of its other uses only', async () => {
+  // y = x · stop(x): dy/dx is stop(x) = x, not 2x; the check's finite differences see 2x, so the
+  // analytic gradient is compared with a graph whose second factor is an independent input.
+  const x = signedFeed(new Rng(4), [3, 2], 0.2, 1.5);
+  const b = new GraphBuilder('stop', 'double');
+  const v = b.input('x', [BATCH, 2]);
+  b.reduceSum(b.mul(v, b.stopGradient(v)), undefined, false, 'loss');
+  b.output('loss');
+  const trained = differentiate(b.build(), 'loss', ['x']);
+  const session = await OrtSession.create(toOnnxModel(trained), { threads: 1 });
+  try {
+    const out = await session.run({ x }, [gradName('x')]);
+    assert.deepEqual(Array.from(out[gradName('x')]!.data), Array.from(x.data));
+  } finally {
+    await session.release();
+  }
+});
+
+test('graph roles: param(), label() and dropout() are recorded; inference graphs bake params and drop dropout', () => {
+  const build = (training: boolean, bake?: Map<string, { dims: number[]; data: Float32Array }>) => {
+    const b = new GraphBuilder('roles', 'float', { training, ...(bake ? { bake } : {}) });
+    const x = b.input('x', [BATCH, 3]);
+    const w = b.param('w', [3, 2], { kind: 'he-uniform', fanIn: 3 });
+    const h = b.dropout(b.relu(b.gemm(x, w)), 0.25);
+    b.output(b.reduceSum(h, [1], false, 'out'));
+    if (training) b.output(b.reduceMean(b.mul(b.label('click'), 'out'), undefined, false, 'loss'));
+    return b.build();
+  };
+  const train = build(true);
+  assert.deepEqual(train.params, [{ name: 'w', dims: [3, 2], init: { kind: 'he-uniform', fanIn: 3 } }]);
+  assert.deepEqual(train.labels, ['click']);
+  assert.equal(train.dropouts.length, 1);
+  assert.equal(train.dropouts[0]!.rate, 0.25);
+  assert.ok(train.inputs.includes('w') && train.inputs.includes(train.dropouts[0]!.mask) && train.inputs.includes('click'));
+  const infer = build(false, new Map([['w', { dims: [3, 2], data: new Float32Array(6) }]]));
+  assert.deepEqual(infer.inputs, ['x']);
+  assert.equal(infer.dropouts.length, 0);
+  assert.ok(infer.initializers.has('w'));
+  assert.throws(() => build(false, new Map([['w', { dims: [2, 3], data: new Float32Array(6) }]])), /parameter 'w' has dims \[2, 3\]/);
+  assert.throws(() => new GraphBuilder('g', 'float').label('click'), /outside a training graph/);
+});

@@ -125,7 +125,7 @@ function batchOf(graph: Graph, feeds: DoubleFeeds): number {
 }
 
 function concreteDims(shape: Shape, batch: number): number[] {
-  return shape.map((d) => (d === BATCH ? batch : d));
+  return shape.map((d) => (typeof d === 'string' ? batch : d));
 }
 
 /** A double feed of uniform values in [lo, hi). */

@@ -31,6 +31,8 @@ export type Attr =
 
 export interface GraphNode {
   op: string;
+  /** Operator set domain: '' is the default ONNX domain (e.g. 'ai.onnx.ml' for LabelEncoder). */
+  domain?: string;
   /** Input names; '' marks an omitted optional input. */
   inputs: readonly string[];
   outputs: readonly string[];
@@ -45,9 +47,42 @@ export interface Initializer {
   data: InitializerData;
 }
 
+/**
+ * How a parameter starts. He uniform U(±√(6/fanIn)) for layers followed by a ReLU, Glorot uniform
+ * U(±√(6/(fanIn + fanOut))) otherwise (Keras' dense default), zeros for biases.
+ */
+export type ParamInit =
+  | { kind: 'zeros' }
+  | { kind: 'constant'; value: number }
+  | { kind: 'he-uniform'; fanIn: number }
+  | { kind: 'glorot-uniform'; fanIn: number; fanOut: number };
+
+/** A trainable parameter the graph declared with `param()`. */
+export interface ParamDecl {
+  name: string;
+  dims: readonly number[];
+  init: ParamInit;
+}
+
+/** A dropout the graph declared with `dropout()` in a training graph: its mask is a graph input. */
+export interface DropoutDecl {
+  /** The mask input, [batch, ...] of the masked value's shape: 0 or 1 / (1 - rate) per unit. */
+  mask: string;
+  rate: number;
+  shape: Shape;
+}
+
 export interface Graph {
   name: string;
   elemType: ElemType;
+  /** Built for training (dropout masks are inputs, losses may read labels) or for inference. */
+  training: boolean;
+  /** Parameters in declaration order: the canonical order of a model's dense parameters. */
+  params: readonly ParamDecl[];
+  /** Label inputs ([batch] each), by the label's name: what the caller feeds from the data. */
+  labels: readonly string[];
+  /** Dropout masks in declaration order: the order their random draws are made in. */
+  dropouts: readonly DropoutDecl[];
   /** Graph input names, in order (types in `types`). */
   inputs: readonly string[];
   initializers: ReadonlyMap<string, Initializer>;
@@ -65,7 +100,20 @@ export interface GemmOptions {
   beta?: number;
 }
 
+/** What a builder makes: a training graph (dropout active, labels allowed), parameters fed or baked in. */
+export interface BuildMode {
+  /** Default false: dropout() is the identity and label() is refused. */
+  training?: boolean;
+  /** Bake these parameters in as initializers (inference graphs for serving and export). */
+  bake?: ReadonlyMap<string, { dims: readonly number[]; data: Float32Array }>;
+}
+
 export class GraphBuilder {
+  readonly training: boolean;
+  private readonly bake: BuildMode['bake'];
+  private readonly params: ParamDecl[] = [];
+  private readonly labels: string[] = [];
+  private readonly dropouts: DropoutDecl[] = [];
   private readonly nodes: GraphNode[] = [];
   private readonly inputs: string[] = [];
   private readonly outputs: string[] = [];
@@ -78,11 +126,18 @@ export class GraphBuilder {
   constructor(
     readonly name: string,
     readonly elemType: ElemType,
-  ) {}
+    mode: BuildMode = {},
+  ) {
+    this.training = mode.training ?? false;
+    this.bake = mode.bake;
+  }
 
   /** A builder that continues an existing graph (the autodiff appends the backward pass this way). */
   static from(graph: Graph): GraphBuilder {
-    const b = new GraphBuilder(graph.name, graph.elemType);
+    const b = new GraphBuilder(graph.name, graph.elemType, { training: graph.training });
+    b.params.push(...graph.params);
+    b.labels.push(...graph.labels);
+    b.dropouts.push(...graph.dropouts);
     b.nodes.push(...graph.nodes);
     b.inputs.push(...graph.inputs);
     b.outputs.push(...graph.outputs);
@@ -95,6 +150,10 @@ export class GraphBuilder {
     return {
       name: this.name,
       elemType: this.elemType,
+      training: this.training,
+      params: [...this.params],
+      labels: [...this.labels],
+      dropouts: [...this.dropouts],
       inputs: [...this.inputs],
       initializers: new Map(this.initializers),
       nodes: [...this.nodes],
@@ -115,6 +174,13 @@ export class GraphBuilder {
 
   shapeOf(name: string): Shape {
     return this.typeOf(name).shape;
+  }
+
+  /** The values of a float initializer (of the graph's type), or undefined when `name` is not one. */
+  constantFloats(name: string): number[] | undefined {
+    const init = this.initializers.get(name);
+    if (!init || init.data instanceof BigInt64Array) return undefined;
+    return Array.from(init.data);
   }
 
   /** The values of an int64 initializer (axes, shapes), or undefined when `name` is not one. */
@@ -138,6 +204,46 @@ export class GraphBuilder {
     this.declare(name, { elem: this.elemType, shape });
     this.inputs.push(name);
     return name;
+  }
+
+  /**
+   * A trainable parameter: a graph input fed on every run, or (when the build mode bakes it) an
+   * initializer holding its value. Either way the graph records its dims and initialization.
+   */
+  param(name: string, dims: readonly number[], init: ParamInit): string {
+    if (!dims.every((d) => Number.isInteger(d) && d >= 1)) throw new Error(`parameter '${name}': dims ${formatShape(dims)} must be positive integers`);
+    this.params.push({ name, dims: [...dims], init });
+    const baked = this.bake?.get(name);
+    if (!baked) return this.input(name, dims);
+    if (baked.dims.join() !== dims.join() || baked.data.length !== dims.reduce((a, d) => a * d, 1))
+      throw new Error(`parameter '${name}' has dims ${formatShape(baked.dims)} (${baked.data.length} values); the graph needs ${formatShape(dims)}`);
+    return this.initializer(name, this.elemType === 'float' ? baked.data : Float64Array.from(baked.data), dims);
+  }
+
+  /** A per-sample label input [batch] named after the label (click, conversion, ...); training graphs only. */
+  label(name: string): string {
+    if (!this.training) throw new Error(`graph '${this.name}': label '${name}' read outside a training graph (losses belong to training)`);
+    if (this.labels.includes(name)) return name;
+    this.labels.push(name);
+    return this.input(name, [BATCH]);
+  }
+
+  /**
+   * Inverted dropout of `x` at `rate`: in a training graph x times a mask input (each unit 0 or
+   * 1 / (1 - rate), drawn by whoever runs the graph); the identity otherwise or at rate 0.
+   */
+  dropout(x: string, rate: number, maskName?: string): string {
+    if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1) (got ${rate})`);
+    if (!this.training || rate === 0) return x;
+    const shape = this.shapeOf(x);
+    const mask = this.input(maskName ?? this.fresh(`${x}.mask`), shape);
+    this.dropouts.push({ mask, rate, shape: [...shape] });
+    return this.mul(x, mask);
+  }
+
+  /** `x` as a value the autodiff passes no gradient through (torch's detach, TF's stop_gradient). */
+  stopGradient(x: string, out?: string): string {
+    return this.emit(STOP_GRADIENT, [x], {}, [this.typeOf(x)], [out])[0]!;
   }
 
   initializer(name: string, data: InitializerData, dims: readonly number[]): string {
@@ -210,6 +316,37 @@ export class GraphBuilder {
   softplus(x: string, out?: string): string {
     return this.unary('Softplus', x, out);
   }
+  tanh(x: string, out?: string): string {
+    return this.unary('Tanh', x, out);
+  }
+  sqrt(x: string, out?: string): string {
+    return this.unary('Sqrt', x, out);
+  }
+  abs(x: string, out?: string): string {
+    return this.unary('Abs', x, out);
+  }
+  sign(x: string, out?: string): string {
+    return this.unary('Sign', x, out);
+  }
+  /** Elementwise minimum of two values, broadcast. */
+  min(a: string, b: string, out?: string): string {
+    return this.binary('Min', a, b, out);
+  }
+  /** Elementwise maximum of two values, broadcast. */
+  max(a: string, b: string, out?: string): string {
+    return this.binary('Max', a, b, out);
+  }
+  /** x to a constant power. */
+  pow(x: string, exponent: number, out?: string): string {
+    return this.binary('Pow', x, this.scalar(exponent), out);
+  }
+
+  /** Softmax along `axis` (opset 13+: over that one axis). */
+  softmax(x: string, axis: number, out?: string): string {
+    this.expectFloat('Softmax', x);
+    const ax = normalizeAxis(axis, this.shapeOf(x).length, 'Softmax');
+    return this.emit('Softmax', [x], { axis: { kind: 'int', value: ax } }, [this.typeOf(x)], [out])[0]!;
+  }
   identity(x: string, out?: string): string {
     return this.unary('Identity', x, out);
   }
@@ -236,6 +373,9 @@ export class GraphBuilder {
 
   greater(a: string, b: string, out?: string): string {
     return this.compare('Greater', a, b, out);
+  }
+  less(a: string, b: string, out?: string): string {
+    return this.compare('Less', a, b, out);
   }
   greaterOrEqual(a: string, b: string, out?: string): string {
     return this.compare('GreaterOrEqual', a, b, out);
@@ -357,12 +497,12 @@ export class GraphBuilder {
   /** Reshape to `shape`; at most one batch dimension, which is passed to ONNX as -1. */
   reshape(x: string, shape: Shape, out?: string): string {
     const from = this.shapeOf(x);
-    const batchesIn = from.filter((d) => d === BATCH).length;
-    const batchesOut = shape.filter((d) => d === BATCH).length;
-    const fixed = (s: Shape) => s.reduce<number>((a, d) => (d === BATCH ? a : a * d), 1);
-    if (batchesIn !== batchesOut || batchesOut > 1 || fixed(from) !== fixed(shape))
+    const symbolsIn = from.filter((d) => typeof d === 'string');
+    const symbolsOut = shape.filter((d) => typeof d === 'string');
+    const fixed = (s: Shape) => s.reduce<number>((a, d) => (typeof d === 'string' ? a : a * d), 1);
+    if (symbolsOut.length > 1 || symbolsIn.join() !== symbolsOut.join() || fixed(from) !== fixed(shape))
       throw new Error(`Reshape: ${x} ${formatShape(from)} cannot become ${formatShape(shape)}`);
-    const target = this.int64s(shape.map((d) => (d === BATCH ? -1 : d)));
+    const target = this.int64s(shape.map((d) => (typeof d === 'string' ? -1 : d)));
     return this.emit('Reshape', [x, target], {}, [{ elem: this.typeOf(x).elem, shape }], [out])[0]!;
   }
 
@@ -390,6 +530,20 @@ export class GraphBuilder {
   cast(x: string, to: ValueElem, out?: string): string {
     const attrs: Record<string, Attr> = { to: { kind: 'int', value: ONNX_ELEM_CODE[to] } };
     return this.emit('Cast', [x], attrs, [{ elem: to, shape: this.shapeOf(x) }], [out])[0]!;
+  }
+
+  /**
+   * Any op, with its output types given by the caller instead of inferred: for the integer and
+   * domain-specific ops of the whole-model export (hashing, LabelEncoder, CumSum, ...).
+   */
+  op(
+    op: string,
+    inputs: readonly string[],
+    outTypes: readonly ValueType[],
+    attrs: Record<string, Attr> = {},
+    opts: { domain?: string; outputs?: readonly string[] } = {},
+  ): string[] {
+    return this.emit(op, inputs, attrs, outTypes, opts.outputs ?? [], opts.domain);
   }
 
   // ---- internals ----
@@ -438,6 +592,7 @@ export class GraphBuilder {
     attrs: Record<string, Attr>,
     outTypes: readonly ValueType[],
     outNames: readonly (string | undefined)[],
+    domain = '',
   ): string[] {
     for (const i of inputs) if (i !== '') this.typeOf(i);
     const outputs = outTypes.map((t, k) => {
@@ -445,7 +600,7 @@ export class GraphBuilder {
       this.declare(name, t);
       return name;
     });
-    this.nodes.push({ op, inputs: [...inputs], outputs, attrs });
+    this.nodes.push({ op, inputs: [...inputs], outputs, attrs, ...(domain ? { domain } : {}) });
     return outputs;
   }
 
@@ -478,6 +633,12 @@ export class GraphBuilder {
     return s;
   }
 }
+
+/**
+ * The graph's own op for stopGradient(): ONNX has none, so it is written out as Identity (see
+ * nn/onnx.ts) and the autodiff passes no gradient through it.
+ */
+export const STOP_GRADIENT = 'StopGradient';
 
 /** TensorProto.DataType codes of the element types we use (onnx.proto). */
 export const ONNX_ELEM_CODE: Readonly<Record<ValueElem, number>> = { float: 1, int64: 7, bool: 9, double: 11 };

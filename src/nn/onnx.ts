@@ -4,7 +4,7 @@
  * Opset 18 (ir_version 8): from opset 18 on, every Reduce* op takes its axes as an input, like
  * Squeeze/Unsqueeze/Split already do since 13, so the builder has one convention for all of them.
  */
-import { ONNX_ELEM_CODE, type Attr, type Graph, type GraphNode, type InitializerData } from './graph.js';
+import { ONNX_ELEM_CODE, STOP_GRADIENT, type Attr, type Graph, type GraphNode, type InitializerData } from './graph.js';
 import {
   AttributeType,
   ModelProto,
@@ -19,13 +19,28 @@ export const OPSET_VERSION = 18;
 export const IR_VERSION = 8;
 export const PRODUCER = 'esmm-ts';
 
-export function toOnnxModel(graph: Graph): Uint8Array {
-  const message: ModelMessage = {
+/** Versions of the operator sets besides the default one that graphs may use. */
+export const DOMAIN_OPSETS: Readonly<Record<string, number>> = {
+  // LabelEncoder-2 (int64 → int64) is the newest LabelEncoder of ai.onnx.ml opset 3.
+  'ai.onnx.ml': 3,
+};
+
+export function toOnnxModel(graph: Graph, docString?: string): Uint8Array {
+  const domains = [...new Set(graph.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))];
+  const message: ModelMessage & { doc_string?: string } = {
     ir_version: IR_VERSION,
-    opset_import: [{ domain: '', version: OPSET_VERSION }],
+    opset_import: [
+      { domain: '', version: OPSET_VERSION },
+      ...domains.map((domain) => {
+        const version = DOMAIN_OPSETS[domain];
+        if (version === undefined) throw new Error(`graph '${graph.name}' uses operator set '${domain}', which has no known version`);
+        return { domain, version };
+      }),
+    ],
     producer_name: PRODUCER,
     producer_version: '1',
     graph: graphMessage(graph),
+    ...(docString ? { doc_string: docString } : {}),
   };
   return ModelProto.encode(message).finish();
 }
@@ -35,7 +50,7 @@ export function graphMessage(graph: Graph): GraphMessage {
   const valueInfo = (name: string): ValueInfoMessage => {
     const t = graph.types.get(name);
     if (!t) throw new Error(`graph '${graph.name}': no type for '${name}'`);
-    const dim = t.shape.map((d) => (d === 'batch' ? { dim_param: 'batch' } : { dim_value: d }));
+    const dim = t.shape.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d }));
     return { name, type: { tensor_type: { elem_type: ONNX_ELEM_CODE[t.elem], shape: { dim } } } };
   };
   return {
@@ -57,8 +72,8 @@ function nodeMessage(node: GraphNode, index: number): NodeMessage {
     input: [...node.inputs],
     output: [...node.outputs],
     name: `${node.op}_${index}`,
-    op_type: node.op,
-    domain: '',
+    op_type: node.op === STOP_GRADIENT ? 'Identity' : node.op,
+    domain: node.domain ?? '',
     attribute: Object.entries(node.attrs).map(([name, a]) => attributeMessage(name, a)),
   };
 }

@@ -1,11 +1,11 @@
 /**
- * Static shapes with one symbolic dimension, the batch. Shapes are known at graph-build time so
- * that the autodiff knows which axes a broadcast added (and must sum its gradient over) without
- * running anything.
+ * Static shapes whose symbolic dimensions are named: the batch, and in the whole-model export the
+ * entry count of each jagged field. Shapes are known at graph-build time so that the autodiff knows
+ * which axes a broadcast added (and must sum its gradient over) without running anything.
  */
 
-/** A dimension: a fixed size or the symbolic batch size (ONNX dim_param "batch"). */
-export type Dim = number | 'batch';
+/** A dimension: a fixed size or a symbolic one (an ONNX dim_param such as "batch"). */
+export type Dim = number | string;
 export type Shape = readonly Dim[];
 
 export const BATCH = 'batch' as const;
@@ -23,11 +23,11 @@ export function isStatic(s: Shape): s is readonly number[] {
   return s.every((d) => typeof d === 'number');
 }
 
-/** Product of the dimensions; undefined when the batch is among them. */
+/** Product of the dimensions; undefined when a symbolic one is among them. */
 export function staticSize(s: Shape): number | undefined {
   let n = 1;
   for (const d of s) {
-    if (d === BATCH) return undefined;
+    if (typeof d !== 'number') return undefined;
     n *= d;
   }
   return n;

@@ -54,3 +54,26 @@ test('Clip passes no gradient outside the range', async () => {
   assert.equal(result.failures.length, 0, formatComparison(result.worst));
   assert.equal(result.worst.analytic, 0);
 });
+
+test('Tanh, including saturated inputs', async () => {
+  await check((b, x) => b.tanh(x), signedFeed(rng, dims, 0.1, 6));
+});
+
+test('Sqrt', async () => {
+  await check((b, x) => b.sqrt(x), uniformFeed(rng, dims, 0.2, 3));
+});
+
+test('Abs (away from the kink at 0)', async () => {
+  await check((b, x) => b.abs(x), signedFeed(rng, dims, 0.05, 2));
+});
+
+test('Softmax over the last axis, the batch axis, and the middle axis of a 3-D value', async () => {
+  await check((b, x) => b.softmax(x, -1), signedFeed(rng, dims, 0.1, 3));
+  await check((b, x) => b.softmax(x, 0), signedFeed(rng, dims, 0.1, 3));
+  const x3 = signedFeed(rng, [5, 3, 2], 0.1, 3);
+  const result = await checkGradients((b) => b.softmax(b.reshape(b.input('x', [BATCH, 6]), [BATCH, 3, 2]), 1), {
+    x: { data: x3.data, dims: [5, 6] },
+  }, ['x']);
+  assert.equal(result.failures.length, 0, formatComparison(result.worst));
+  assert.equal(result.checked, 30);
+});

@@ -1,5 +1,5 @@
-/** Gradients of the unary activations: Relu, Sigmoid, Log, Exp, Softplus, Clip. */
-import { input, output, type GradContext, type GradRule } from './rule.js';
+/** Gradients of the unary activations: Relu, Sigmoid, Tanh, Log, Exp, Softplus, Sqrt, Abs, Clip, Softmax. */
+import { attr, input, output, type GradContext, type GradRule } from './rule.js';
 
 /** Rule for a one-input op whose gradient is dY combined with the node's input and output. */
 function unary(grad: (ctx: GradContext) => string): GradRule {
@@ -21,7 +21,28 @@ export const activationRules: Readonly<Record<string, GradRule>> = {
     return b.mul(b.mul(dy, y), b.sub(b.scalar(1), y));
   }),
 
+  // dX = dY * (1 - y²).
+  Tanh: unary((ctx) => {
+    const { b, dy } = ctx;
+    const y = output(ctx);
+    return b.mul(dy, b.sub(b.scalar(1), b.mul(y, y)));
+  }),
+
   Log: unary((ctx) => ctx.b.div(ctx.dy, input(ctx, 0))),
+
+  // dX = dY / (2 y).
+  Sqrt: unary((ctx) => ctx.b.div(ctx.dy, ctx.b.mul(ctx.b.scalar(2), output(ctx)))),
+
+  // dX = dY * sign(x): 0 at x = 0, as in PyTorch and TensorFlow.
+  Abs: unary((ctx) => ctx.b.mul(ctx.dy, ctx.b.sign(input(ctx, 0)))),
+
+  // dX = y * (dY - Σ_axis dY * y): the Jacobian of softmax along its one axis, applied to dY.
+  Softmax: unary((ctx) => {
+    const { b, dy } = ctx;
+    const y = output(ctx);
+    const axis = attr(ctx, 'axis', -1);
+    return b.mul(y, b.sub(dy, b.reduceSum(b.mul(dy, y), [axis], true)));
+  }),
 
   Exp: unary((ctx) => ctx.b.mul(ctx.dy, output(ctx))),
 

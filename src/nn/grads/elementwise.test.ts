@@ -15,7 +15,7 @@ async function check(
 ): Promise<void> {
   const rng = new Rng(7);
   const feeds: DoubleFeeds = {};
-  for (const [name, shape] of Object.entries(shapes)) feeds[name] = feed(rng, shape.map((d) => (d === BATCH ? B : d)));
+  for (const [name, shape] of Object.entries(shapes)) feeds[name] = feed(rng, shape.map((d) => (typeof d === 'string' ? B : d)));
   const names = Object.keys(shapes);
   const result = await checkGradients(
     (b) => build(b, Object.fromEntries(names.map((n) => [n, b.input(n, shapes[n]!)]))),
@@ -66,4 +66,26 @@ test('Where: each branch gets the gradient where it was chosen, broadcast', asyn
   await check({ x: [BATCH, 3] }, (b, v) => b.where(b.greater(v.x!, b.scalar(0.5)), b.scalar(2), v.x!), (rng, dims) =>
     uniformFeed(rng, dims, -1, 2),
   );
+});
+
+test('Min and Max: the chosen operand gets the gradient, broadcast either way', async () => {
+  // Signed values in [0.2, 1.5] for both operands: ties (where the subgradient is a choice) have
+  // probability zero, and the finite-difference step never crosses the other operand.
+  await check({ x: [BATCH, 3], y: [3] }, (b, v) => b.min(v.x!, v.y!));
+  await check({ x: [BATCH, 3], y: [3] }, (b, v) => b.max(v.y!, v.x!));
+  await check({ x: [BATCH, 2] }, (b, v) => b.mul(b.min(v.x!, b.scalar(0.5)), b.max(v.x!, b.scalar(-0.5))));
+});
+
+test('Min and Max: a clamped value passes no gradient', async () => {
+  const x = { data: Float64Array.from({ length: 8 }, (_, i) => (i % 2 ? 3 : 4)), dims: [4, 2] };
+  const result = await checkGradients((b) => b.min(b.input('x', [BATCH, 2]), b.scalar(1)), { x }, ['x']);
+  assert.equal(result.failures.length, 0, formatComparison(result.worst));
+  assert.equal(result.worst.analytic, 0);
+});
+
+test('Pow with a constant exponent: square, cube root and a negative power', async () => {
+  const positive = (rng: Rng, dims: number[]) => uniformFeed(rng, dims, 0.3, 2);
+  await check({ x: [BATCH, 3] }, (b, v) => b.pow(v.x!, 2), positive);
+  await check({ x: [BATCH, 3] }, (b, v) => b.pow(v.x!, 1 / 3), positive);
+  await check({ x: [BATCH, 3] }, (b, v) => b.pow(v.x!, -1.5), positive);
 });

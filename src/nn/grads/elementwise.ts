@@ -7,6 +7,22 @@ function passTo(ctx: GradContext, i: number, grad: () => string): string | undef
   return sumToShape(ctx.b, grad(), ctx.b.shapeOf(input(ctx, i)));
 }
 
+/** Min/Max: dY to a where `firstChosen(a, b)`, else to b. */
+function selectBy(ctx: GradContext, firstChosen: (a: string, b: string) => string): (string | undefined)[] {
+  const { b, dy } = ctx;
+  const zero = b.scalar(0);
+  if (ctx.node.inputs.length !== 2) throw new Error(`${ctx.node.op}: only the two-input form is differentiated`);
+  const chosen = firstChosen(input(ctx, 0), input(ctx, 1));
+  return [passTo(ctx, 0, () => b.where(chosen, dy, zero)), passTo(ctx, 1, () => b.where(chosen, zero, dy))];
+}
+
+/** The single value of the float constant input i (a Pow exponent). */
+function constantScalar(ctx: GradContext, i: number): number {
+  const values = ctx.b.constantFloats(input(ctx, i));
+  if (values?.length !== 1) throw new Error(`${ctx.node.op} (output ${ctx.node.outputs[0]}): input ${i} must be a scalar constant to differentiate`);
+  return values[0]!;
+}
+
 export const elementwiseRules: Readonly<Record<string, GradRule>> = {
   Add: (ctx) => [passTo(ctx, 0, () => ctx.dy), passTo(ctx, 1, () => ctx.dy)],
 
@@ -22,6 +38,16 @@ export const elementwiseRules: Readonly<Record<string, GradRule>> = {
     passTo(ctx, 0, () => ctx.b.div(ctx.dy, input(ctx, 1))),
     passTo(ctx, 1, () => ctx.b.neg(ctx.b.div(ctx.b.mul(ctx.dy, output(ctx)), input(ctx, 1)))),
   ],
+
+  // The chosen operand gets dY; on a tie the first one does (a deterministic subgradient).
+  Min: (ctx) => selectBy(ctx, (a, b) => ctx.b.lessOrEqual(a, b)),
+  Max: (ctx) => selectBy(ctx, (a, b) => ctx.b.greaterOrEqual(a, b)),
+
+  // y = x^p with a constant p: dx = dy · p · x^(p-1). The exponent gets no gradient.
+  Pow: (ctx) => {
+    const p = constantScalar(ctx, 1);
+    return [passTo(ctx, 0, () => ctx.b.mul(ctx.dy, ctx.b.mul(ctx.b.scalar(p), ctx.b.pow(input(ctx, 0), p - 1))))];
+  },
 
   Neg: (ctx) => [ctx.needs(0) ? ctx.b.neg(ctx.dy) : undefined],
 

@@ -1,4 +1,5 @@
 /** The gradient rules by ONNX op name, and the ops whose outputs carry no gradient. */
+import { STOP_GRADIENT } from '../graph.js';
 import { activationRules } from './activations.js';
 import { elementwiseRules } from './elementwise.js';
 import { linalgRules } from './linalg.js';
@@ -16,8 +17,13 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   ...shapeRules,
 };
 
-/** Ops whose outputs are integers, booleans or shapes: a path through them carries no gradient. */
+/**
+ * Ops whose outputs are integers, booleans or shapes, or piecewise constant (Sign), and the graph's
+ * stop-gradient: a path through them carries no gradient.
+ */
 export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
+  STOP_GRADIENT,
+  'Sign',
   'Shape',
   'Size',
   'Greater',

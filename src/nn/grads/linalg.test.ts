@@ -9,7 +9,7 @@ const rng = new Rng(3);
 
 async function check(shapes: Record<string, Shape>, batch: number, build: (b: GraphBuilder) => string): Promise<void> {
   const feeds: DoubleFeeds = {};
-  for (const [name, s] of Object.entries(shapes)) feeds[name] = signedFeed(rng, s.map((d) => (d === BATCH ? batch : d)), 0.1, 1);
+  for (const [name, s] of Object.entries(shapes)) feeds[name] = signedFeed(rng, s.map((d) => (typeof d === 'string' ? batch : d)), 0.1, 1);
   const result = await checkGradients(build, feeds, Object.keys(shapes));
   assert.equal(result.failures.length, 0, formatComparison(result.worst));
 }

@@ -13,7 +13,10 @@ export { defaultSpec, loadSpec, parseSpec, specForFields, inputWidth } from './f
 export type { FeatureSpec, FieldSpec, TableSpec, Pooling } from './features/spec-types.js';
 export { CvrModel } from './models/cvr-model.js';
 export type { ModelConfig, Predictions } from './models/cvr-model.js';
-export type { ModelKind } from './models/model-kinds.js';
+export type { ModelKind } from './models/registry.js';
+export { MODELS, MODEL_KINDS, modelDef } from './models/registry.js';
+export { defineModel } from './models/definition.js';
+export type { ModelDef, ComponentDef, DenseArch, Sampling, SampleFilter } from './models/definition.js';
 export { trainModel } from './train/trainer.js';
 export type { TrainConfig, TrainResult } from './train/trainer.js';
 export { evaluateModel } from './train/evaluate.js';

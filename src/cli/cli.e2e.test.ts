@@ -54,7 +54,7 @@ test('train --model aman --aman-rate R (--shuffle sample) trains on that sample 
   const tr = runCli(['train', '--data', data, '--out', out, '--model', 'aman', '--aman-rate', '0.3', '--shuffle', 'sample', '--hidden', '16', '--batch-size', '1024', '-q']);
   assert.equal(tr.status, 0, tr.stderr);
   const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-  assert.deepEqual(manifest.sampling, { amanRate: 0.3, oversamplingCopies: 5, unbiasQuantile: 0.1 });
+  assert.deepEqual(manifest.hyper, { hidden: [16], dropout: 0, amanRate: 0.3 });
   assert.equal(manifest.training.shuffle, 'sample');
   // The CVR net saw the clicked impressions and ~30% of the others.
   const cvr = manifest.metrics.components.find((c: { name: string }) => c.name === 'cvr');

@@ -55,5 +55,5 @@ test('esmm experiment: unknown or repeated models are usage errors', () => {
   assert.match(twice.stderr, /--models lists esmm twice/);
   const rate = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--aman-rate', '2']);
   assert.equal(rate.status, 2);
-  assert.match(rate.stderr, /--aman-rate must be a number in \[0\.000001, 1\], got 2/);
+  assert.match(rate.stderr, /--model aman: amanRate \(--aman-rate\) must be in \(0, 1\] \(got 2\)/);
 });

@@ -4,10 +4,11 @@
  * CVR quality on simulated data, and the training-loss curves.
  */
 import type { CalibrationBucket } from './curves.js';
-import { PAPER_TABLE2, displayName, formatPaper } from './paper.js';
+import { MODEL_KINDS, modelDef } from '../models/registry.js';
+import { displayName, formatPaper } from './paper.js';
 import { rocGrid, type ExperimentResults, type ModelResults } from './results.js';
 import { formatPercent, type Summary } from './stats.js';
-import { MODEL_COLORS, barChart, escapeXml, lineChart, type LineSeries } from './svg.js';
+import { MODEL_PALETTE, barChart, escapeXml, lineChart, type LineSeries } from './svg.js';
 
 export interface ReportPlot {
   id: string;
@@ -18,7 +19,7 @@ export interface ReportPlot {
 
 const label = (name: string, m: ModelResults) =>
   name.toUpperCase() === displayName(m.kind) ? displayName(m.kind) : `${displayName(m.kind)} (${name})`;
-const colorOf = (m: ModelResults) => MODEL_COLORS[m.kind] ?? '#333';
+const colorOf = (m: ModelResults) => MODEL_PALETTE[MODEL_KINDS.indexOf(m.kind) % MODEL_PALETTE.length] ?? '#333';
 
 type Models = [string, ModelResults][];
 
@@ -200,7 +201,7 @@ function resultsTable(results: ExperimentResults): string {
   const rows = Object.entries(results.models).map(([name, m]) => {
     let r = `<tr><th style="color:${colorOf(m)}">${escapeXml(label(name, m))}</th><td>${formatPercent(m.cvr_auc)}</td><td>${formatPercent(m.ctcvr_auc)}</td>`;
     if (truth) r += `<td>${formatPercent(m.cvr_auc_entire_space_truth ?? undefined)}</td><td>${num(m.pcvr_mae_truth_clicked)}</td><td>${num(m.pcvr_mae_truth_unclicked)}</td>`;
-    r += `<td>${formatPaper(PAPER_TABLE2[m.kind].cvr)}</td><td>${formatPaper(PAPER_TABLE2[m.kind].ctcvr)}</td><td>${m.train_seconds.mean.toFixed(0)}</td></tr>`;
+    r += `<td>${formatPaper(m.paper?.cvr_auc_percent)}</td><td>${formatPaper(m.paper?.ctcvr_auc_percent)}</td><td>${m.train_seconds.mean.toFixed(0)}</td></tr>`;
     return r;
   });
   return `<table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
@@ -268,30 +269,19 @@ ${pngs.length > 0 ? `<p class="small">PNG files of the plots: ${pngs.join(', ')}
 `;
 }
 
-/** How each model is built, with this experiment's parameters. */
+/** How each model is built, with this experiment's parameters (each kind describes itself). */
 function modelsSection(results: ExperimentResults): string {
-  const { sampling, shape, training } = results.config;
-  const items = [
-    '<b>BASE</b>: a CVR net on the clicked impressions only; pCTR from an independently trained CTR net of the same shape ' +
-      '(on all impressions), pCTCVR = pCTR × pCVR.',
-    `<b>AMAN</b>: BASE whose CVR net also learns from a share ${sampling.amanRate} of the <em>unclicked</em> impressions as ` +
-      'negatives ("all missing as negative" with negative sampling).',
-    `<b>OVERSAMPLING</b>: BASE whose CVR net sees every conversion ${sampling.oversamplingCopies} times.`,
-    '<b>UNBIAS</b>: BASE whose CVR net learns from the clicked impressions kept by rejection sampling: each is kept with ' +
-      `probability min(1, c / pCTR), pCTR from the trained CTR net and c the ${sampling.unbiasQuantile} quantile of pCTR ` +
-      'over the clicked impressions. Clicked impressions are drawn from the entire space with probability pCTR, so the ' +
-      'kept ones follow the entire-space distribution wherever pCTR ≥ c.',
-    '<b>DIVISION</b>: a CTR net and a CTCVR net (click and conversion, all impressions) trained separately; ' +
-      'pCVR = pCTCVR / pCTR clamped to [0, 1].',
-    '<b>ESMM-NS</b>: ESMM without sharing the embeddings: each tower has its own embedding vectors.',
-    '<b>ESMM</b>: shared embeddings, CTR and CVR towers, loss CE(click, pCTR) + CE(click and conversion, pCTR × pCVR); ' +
-      'no loss on pCVR itself.',
-  ];
+  const { hyper, training } = results.config;
+  const items = Object.values(results.models).map((m) => {
+    const def = modelDef(m.kind);
+    const h = hyper[m.kind] ?? {};
+    const values = Object.entries(h).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join('-') : v}`).join(', ');
+    return `<b>${escapeXml(def.title)}</b>: ${escapeXml(def.describe(h as never))} <span class="small">(${escapeXml(values)})</span>`;
+  });
   const epochs = `${training.epochs} epoch${training.epochs === 1 ? '' : 's'}`;
   return `<h2>The models</h2>
 <ul>${items.map((i) => `<li>${i}</li>`).join('\n')}</ul>
-<p class="small">Every model: embedding dimension from the feature spec, towers ${shape.hidden.join('-')}, dropout
-${shape.dropout}, ${training.optimizer}, learning rate ${training.lr}, batch ${training.batchSize}, ${epochs}. BASE, AMAN,
-OVERSAMPLING, UNBIAS and DIVISION share one CTR net per run: the one each of them would train on its own with that
-seed.</p>`;
+<p class="small">Every model: embedding dimension from the feature spec, ${training.optimizer}, learning rate ${training.lr},
+batch ${training.batchSize}, ${epochs}. Models with the same separately trained CTR net (the paper's baselines) share one
+per run: the one each of them would train on its own with that seed.</p>`;
 }

@@ -3,8 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../test-support/cli.js';
-import type { ModelKind } from '../models/model-kinds.js';
-import { SAMPLING_DEFAULTS } from '../models/model-kinds.js';
+import type { ModelKind } from '../models/registry.js';
 import { ROC_POINTS } from './curves.js';
 import { reportHtml, reportPlots } from './report.js';
 import { buildResults, markdownTable, tableNotes } from './results.js';
@@ -47,9 +46,8 @@ function fakeResults(truth: boolean, runs = 2) {
     models: KINDS,
     runs,
     seed: 5,
-    shape: { inputDim: 414, hidden: [8], dropout: 0 },
+    hyper: Object.fromEntries(KINDS.map((k) => [k, { hidden: [8], dropout: 0 }])),
     training: { epochs: 1, batchSize: 256, lr: 0.001, optimizer: 'adam' },
-    sampling: { ...SAMPLING_DEFAULTS },
     threads: 1,
   };
   const records: RunRecord[] = Array.from({ length: runs }, (_, r) => ({

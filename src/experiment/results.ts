@@ -2,11 +2,11 @@
  * results.json and the markdown table: every metric as mean ± sample std over the runs, with
  * each run's value; curves averaged over the runs point by point.
  */
-import type { ModelKind } from '../models/model-kinds.js';
+import type { ModelKind } from '../models/registry.js';
 import type { LossCurve } from '../train/trainer.js';
 import type { CalibrationBucket } from './curves.js';
 import { ROC_POINTS, meanCurve } from './curves.js';
-import { PAPER_TABLE2, displayName, formatPaper } from './paper.js';
+import { displayName, formatPaper, paperTable2 } from './paper.js';
 import type { ExperimentConfig, ModelRun, RunRecord } from './runner.js';
 import { formatPercent, summarize, type Summary } from './stats.js';
 
@@ -34,7 +34,8 @@ export interface ModelResults {
   train_seconds: Summary;
   trained_samples: Summary;
   eval_seconds: Summary;
-  paper: { cvr_auc_percent: [number, number]; ctcvr_auc_percent: [number, number] };
+  /** The paper's Table 2 figures, for the kinds it reports. */
+  paper: { cvr_auc_percent: [number, number]; ctcvr_auc_percent: [number, number] } | null;
   curves: {
     /** TPR at FPR = i / (ROC_POINTS - 1), mean over the runs. */
     roc_cvr_tpr: number[];
@@ -119,7 +120,7 @@ function modelResults(kind: ModelKind, runs: ModelRun[]): ModelResults {
     train_seconds: metric((r) => r.trainSeconds),
     trained_samples: metric((r) => r.trainedSamples),
     eval_seconds: metric((r) => r.evalSeconds),
-    paper: { cvr_auc_percent: PAPER_TABLE2[kind].cvr, ctcvr_auc_percent: PAPER_TABLE2[kind].ctcvr },
+    paper: ((p) => (p ? { cvr_auc_percent: p.cvr, ctcvr_auc_percent: p.ctcvr } : null))(paperTable2(kind)),
     curves: {
       roc_cvr_tpr: meanCurve(runs.map((r) => r.curves.rocCvr)),
       roc_ctcvr_tpr: meanCurve(runs.map((r) => r.curves.rocCtcvr)),
@@ -164,7 +165,7 @@ export function markdownTable(results: ExperimentResults): string {
         num(m.pcvr_mae_truth_clicked, 4),
         num(m.pcvr_mae_truth_unclicked, 4),
       );
-    cells.push(formatPaper(m.paper.cvr_auc_percent), formatPaper(m.paper.ctcvr_auc_percent), m.train_seconds.mean.toFixed(0));
+    cells.push(formatPaper(m.paper?.cvr_auc_percent), formatPaper(m.paper?.ctcvr_auc_percent), m.train_seconds.mean.toFixed(0));
     return cells;
   });
   const line = (cells: string[]) => `| ${cells.join(' | ')} |\n`;

@@ -11,8 +11,11 @@
 import type { SampleSource } from '../data/sample-source.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { Component } from '../models/component.js';
-import { CvrModel } from '../models/cvr-model.js';
-import { CTR_COMPONENT, componentsOf, type DenseShape, type ModelKind, type SamplingOptions } from '../models/model-kinds.js';
+import { CvrModel, resolveModel } from '../models/cvr-model.js';
+import type { ComponentDef } from '../models/definition.js';
+import type { HyperRecord } from '../models/hyper.js';
+import { CTR_COMPONENT } from '../models/nets.js';
+import type { ModelKind } from '../models/registry.js';
 import { evaluateModel, type EvalResult } from '../train/evaluate.js';
 import { trainModel, type LossCurve, type OptimizerKind, type TrainConfig } from '../train/trainer.js';
 import { collectCurves, type ModelCurves } from './collect.js';
@@ -29,9 +32,9 @@ export interface ExperimentConfig {
   runs: number;
   /** Run r uses seed + r. */
   seed: number;
-  shape: DenseShape;
+  /** Each model's hyper-parameters (defaults fill in what is absent). */
+  hyper: Readonly<Record<ModelKind, HyperRecord>>;
   training: { epochs: number; batchSize: number; lr: number; optimizer: OptimizerKind };
-  sampling: SamplingOptions;
   /** onnxruntime threads; with 2 or more, training also splits the embedding side over 2 threads. */
   threads: number;
 }
@@ -65,9 +68,14 @@ export interface ExperimentEvents {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
+/** A kind's components with this experiment's hyper-parameters (nothing built). */
+function componentsOf(kind: ModelKind, config: ExperimentConfig, spec: FeatureSpec, seed: number): ComponentDef[] {
+  return resolveModel({ kind, spec, hyper: config.hyper[kind] ?? {}, seed }).components;
+}
+
 /** Kinds whose pCTR comes from a separately trained CTR net (shareable within a run). */
-export function usesSharedCtr(kind: ModelKind, shape: DenseShape): boolean {
-  return componentsOf(kind, shape, { embeddingDim: 1, seed: 0 }).some((d) => d.name === CTR_COMPONENT);
+export function usesSharedCtr(kind: ModelKind, config: ExperimentConfig, spec: FeatureSpec): boolean {
+  return componentsOf(kind, config, spec, config.seed).some((d) => d.name === CTR_COMPONENT);
 }
 
 export async function runExperiment(
@@ -78,7 +86,7 @@ export async function runExperiment(
   events: ExperimentEvents = {},
 ): Promise<RunRecord[]> {
   validateExperiment(config);
-  const perRun = estimatedWorkPerRun(train, test, config);
+  const perRun = estimatedWorkPerRun(train, test, spec, config);
   const total = perRun * config.runs;
   let done = 0;
   const progress = (n: number, what: string) => {
@@ -106,7 +114,7 @@ async function runOnce(
 ): Promise<RunRecord> {
   const seed = config.seed + run;
   const t0 = Date.now();
-  const modelConfig = (kind: ModelKind) => ({ kind, spec, shape: config.shape, seed, sampling: config.sampling });
+  const modelConfig = (kind: ModelKind) => ({ kind, spec, hyper: config.hyper[kind] ?? {}, seed });
   const training = (what: string): TrainConfig => ({
     ...config.training,
     seed,
@@ -116,7 +124,7 @@ async function runOnce(
   });
   const record: RunRecord = { run, seed, seconds: 0, sharedCtr: null, models: {} };
   // The shared CTR net lives in the first model that has one (its carrier), for the whole run.
-  const carrierKind = config.models.find((k) => usesSharedCtr(k, config.shape));
+  const carrierKind = config.models.find((k) => usesSharedCtr(k, config, spec));
   const carrier = carrierKind ? await CvrModel.create(modelConfig(carrierKind), { threads: config.threads }) : null;
   try {
     let shared: Component | null = null;
@@ -126,7 +134,7 @@ async function runOnce(
       record.sharedCtr = { seconds: r.seconds, trainedSamples: r.samples, lossCurve: r.curves[0]! };
     }
     for (const kind of config.models) {
-      const sharedCtr = usesSharedCtr(kind, config.shape) ? shared : null;
+      const sharedCtr = usesSharedCtr(kind, config, spec) ? shared : null;
       const model =
         kind === carrierKind && carrier
           ? carrier
@@ -171,35 +179,31 @@ async function trainParts(model: CvrModel, data: SampleSource, config: TrainConf
 }
 
 /**
- * Training + evaluation samples of one run, to drive the progress bar: a CTR net, ESMM, ESMM-NS
- * and DIVISION's CTCVR net see every impression; the CVR nets their slices (UNBIAS: at most
- * the clicked ones); every model is evaluated in two passes over the test split.
+ * Training + evaluation samples of one run, to drive the progress bar: each component's slice of
+ * the training data (a shared CTR net counted once; UNBIAS at most the clicked impressions), and
+ * two passes over the test split per model.
  */
-export function estimatedWorkPerRun(train: CountedSource, test: SampleSource, config: ExperimentConfig): number {
-  const n = train.numSamples;
-  const c = train.clicks;
-  const { amanRate, oversamplingCopies } = config.sampling;
-  let samples = config.models.some((k) => usesSharedCtr(k, config.shape)) ? n : 0;
-  for (const kind of config.models) {
-    switch (kind) {
-      case 'esmm':
-      case 'esmm-ns':
-      case 'division':
-        samples += n;
-        break;
-      case 'base':
-      case 'unbias':
-        samples += c;
-        break;
-      case 'aman':
-        samples += c + amanRate * (n - c);
-        break;
-      case 'oversampling':
-        samples += c + (oversamplingCopies - 1) * train.conversions;
-        break;
-    }
-  }
+export function estimatedWorkPerRun(train: CountedSource, test: SampleSource, spec: FeatureSpec, config: ExperimentConfig): number {
+  let samples = config.models.some((k) => usesSharedCtr(k, config, spec)) ? train.numSamples : 0;
+  for (const kind of config.models)
+    for (const c of componentsOf(kind, config, spec, config.seed)) if (c.name !== CTR_COMPONENT) samples += expectedSlice(c, train);
   return samples * config.training.epochs + 2 * test.numSamples * config.models.length;
+}
+
+/** About how many samples a component trains on per epoch. */
+function expectedSlice(c: ComponentDef, train: CountedSource): number {
+  const n = train.numSamples;
+  const clicks = train.clicks;
+  const filtered = c.filter === 'all' ? n : clicks;
+  switch (c.sampling.kind) {
+    case 'none':
+    case 'reject-by-pctr':
+      return filtered;
+    case 'unclicked-negatives':
+      return clicks + c.sampling.rate * (n - clicks);
+    case 'copy-conversions':
+      return filtered + (c.sampling.copies - 1) * train.conversions;
+  }
 }
 
 function validateExperiment(c: ExperimentConfig): void {

@@ -59,15 +59,11 @@ export interface BarChart {
 }
 
 /** One color per model, fixed so that every chart agrees. */
-export const MODEL_COLORS: Readonly<Record<string, string>> = {
-  esmm: '#d62728',
-  'esmm-ns': '#ff7f0e',
-  base: '#1f77b4',
-  aman: '#2ca02c',
-  oversampling: '#9467bd',
-  unbias: '#8c564b',
-  division: '#17becf',
-};
+/** Line and bar colours of the models, by their place in the registry (a kind keeps its colour in every report). */
+export const MODEL_PALETTE: readonly string[] = [
+  '#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#17becf', '#ff7f0e',
+  '#e377c2', '#7f7f7f', '#bcbd22', '#393b79', '#637939', '#8c6d31', '#843c39',
+];
 
 const MARGIN = { left: 62, right: 16, top: 34, bottom: 48 };
 const LEGEND_ROW = 18;

@@ -4,8 +4,9 @@ import { EmbeddingCollection, type PoolMode } from '../sparse/embedding-collecti
 import type { EmbeddingThread } from '../sparse/embedding-thread.js';
 import { fnv1a32 } from '../util/fnv.js';
 import { Rng, mix32 } from '../util/rng.js';
-import { DenseNet, embeddingCopies, initParams, type DenseNetMode, type ParamSet } from './dense.js';
-import type { ComponentDef } from './model-kinds.js';
+import { initParams, paramDecls, type ParamSet } from './dense-graph.js';
+import { DenseNet, type DenseNetMode } from './dense-net.js';
+import type { ComponentDef } from './definition.js';
 
 /** Embeddings + dense net of one component, built from its definition. */
 export class Component {
@@ -19,6 +20,11 @@ export class Component {
     readonly net: DenseNet,
   ) {}
 
+  /** Width of the dense input: every field's pooled vector (one per embedding copy). */
+  get inputDim(): number {
+    return this.net.inputDim;
+  }
+
   /**
    * Seeds derive from (model seed, component name), so the components of one model start
    * differently and the same seed always gives the same start.
@@ -30,19 +36,26 @@ export class Component {
     opts: { threads?: number; params?: ParamSet; mode?: DenseNetMode } = {},
   ): Promise<Component> {
     const salt = fnv1a32(def.name);
-    const embeddings = new EmbeddingCollection(embeddingSpecOf(def, spec), mix32(seed ^ salt));
-    const params = opts.params ?? initParams(def.dense, new Rng(mix32(seed + salt)));
-    const net = await DenseNet.create(def.dense, params, {
-      threads: opts.threads ?? 2,
-      seed: mix32(seed ^ (salt + 1)),
-      ...(opts.mode ? { mode: opts.mode } : {}),
-    });
+    const embeddingSpec = embeddingSpecOf(def, spec);
+    const inputDim = embeddingSpec.fields.length * embeddingSpec.embeddingDim;
+    const embeddings = new EmbeddingCollection(embeddingSpec, mix32(seed ^ salt));
+    const params = opts.params ?? initParams(paramDecls(def.dense, inputDim), new Rng(mix32(seed + salt)));
+    let net: DenseNet;
+    try {
+      net = await DenseNet.create(def.dense, inputDim, params, {
+        threads: opts.threads ?? 2,
+        seed: mix32(seed ^ (salt + 1)),
+        ...(opts.mode ? { mode: opts.mode } : {}),
+      });
+    } catch (e) {
+      throw new Error(`component '${def.name}': ${(e as Error).message}`);
+    }
     return new Component(def, embeddings, net);
   }
 
   /** Pools the batch into the dense input (reused buffer: valid until the next call). */
   pool(batch: Batch, mode: PoolMode): Float32Array {
-    const width = batch.size * this.def.dense.inputDim;
+    const width = batch.size * this.inputDim;
     if (this.pooled.length < width) this.pooled = new Float32Array(width);
     return this.embeddings.forward(batch, this.pooled.subarray(0, width), mode);
   }
@@ -57,7 +70,7 @@ export class Component {
       if (thread.collection !== this.embeddings) throw new Error(`component '${this.def.name}': the embedding thread was started on another component's embeddings`);
       return this.net.predict(await thread.forward(batch, 'infer'), batch.size);
     }
-    const width = batch.size * this.def.dense.inputDim;
+    const width = batch.size * this.inputDim;
     let x = this.spareInputs.pop();
     if (!x || x.length < width) x = new Float32Array(width);
     try {
@@ -74,16 +87,11 @@ export class Component {
 
 /**
  * The spec of a component's embedding collection: the model's, with rows wide enough for every
- * tower that reads its own vectors (esmm-ns: two). The tables keep their names and bucket counts,
- * so the rows a Batch (built from the model's spec) points at are the same.
+ * tower that reads its own vectors (`embeddingCopies`). The tables keep their names and bucket
+ * counts, so the rows a Batch (built from the model's spec) points at are the same.
  */
 export function embeddingSpecOf(def: ComponentDef, spec: FeatureSpec): FeatureSpec {
-  const copies = embeddingCopies(def.dense);
-  const width = spec.fields.length * spec.embeddingDim * copies;
-  if (width !== def.dense.inputDim)
-    throw new Error(
-      `component '${def.name}': its dense net reads ${def.dense.inputDim} values per sample, but ${spec.fields.length} fields` +
-        ` × dim ${spec.embeddingDim}${copies > 1 ? ` × ${copies} towers` : ''} pool to ${width}; the model's shape and feature spec disagree`,
-    );
+  const copies = def.embeddingCopies;
+  if (!Number.isInteger(copies) || copies < 1) throw new Error(`component '${def.name}': embeddingCopies must be a positive integer (got ${copies})`);
   return copies === 1 ? spec : { ...spec, embeddingDim: spec.embeddingDim * copies };
 }

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { BatchBuilder } from '../data/batcher.js';
 import { prepareSplit } from '../data/prepare.js';
 import { generateDataset } from '../data/simulate/generate.js';
-import { defaultSpec, inputWidth } from '../features/spec.js';
+import { defaultSpec } from '../features/spec.js';
 import { loadModel, saveModel } from '../persist/model-dir.js';
 import { tempDir } from '../test-support/cli.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { predictAll } from '../train/predict-all.js';
 import { trainModel, type TrainConfig } from '../train/trainer.js';
 import { CvrModel } from './cvr-model.js';
-import { MODEL_KINDS, type ModelKind } from './model-kinds.js';
+import { MODEL_KINDS, type ModelKind } from './registry.js';
 
 const dir = tempDir('model');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +29,7 @@ const ready = data();
 async function trained(kind: ModelKind, seed: number): Promise<CvrModel> {
   const { train } = await ready;
   const spec = defaultSpec();
-  const model = await CvrModel.create({ kind, spec, shape: { inputDim: inputWidth(spec), hidden: [16, 8], dropout: 0.1 }, seed });
+  const model = await CvrModel.create({ kind, spec, hyper: { hidden: [16, 8], dropout: 0.1 }, seed });
   await trainModel(model, train, { epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', seed, quiet: true });
   return model;
 }
@@ -83,7 +83,7 @@ for (const kind of MODEL_KINDS) {
 test('a CTR net trained once and shared gives a model exactly what its own would (same seed); the owner releases it', async () => {
   const { train } = await ready;
   const spec = defaultSpec();
-  const config = { spec, shape: { inputDim: inputWidth(spec), hidden: [16, 8], dropout: 0.1 }, seed: 21 };
+  const config = { spec, hyper: { hidden: [16, 8], dropout: 0.1 }, seed: 21 };
   const training: TrainConfig = { epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', seed: 21, quiet: true };
   const only = (components: string[]): TrainConfig => ({ ...training, components });
   const own = await CvrModel.create({ ...config, kind: 'base' });
@@ -96,7 +96,7 @@ test('a CTR net trained once and shared gives a model exactly what its own would
   assert.deepEqual(await predictions(shared), await predictions(own));
   await shared.release();
   await division.component('ctr').predict(await firstTestBatch()); // still usable: the model did not own it
-  const other = await CvrModel.create({ ...config, shape: { ...config.shape, hidden: [8] }, kind: 'base' });
+  const other = await CvrModel.create({ ...config, hyper: { ...config.hyper, hidden: [8] }, kind: 'base' });
   await assert.rejects(
     CvrModel.create({ ...config, kind: 'unbias' }, { shared: [other.component('ctr')] }),
     /the shared component 'ctr' is not what a unbias model builds under that name/,

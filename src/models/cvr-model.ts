@@ -1,24 +1,28 @@
 import type { Batch } from '../data/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingThread } from '../sparse/embedding-thread.js';
+import { combinePredictions, referencedOutputs, type Combination, type PredictionName } from './combine.js';
 import { Component } from './component.js';
-import type { DenseNetMode, ParamSet } from './dense.js';
-import { componentsOf, type ComponentDef, type DenseShape, type ModelKind, type SamplingOptions } from './model-kinds.js';
+import type { ParamSet } from './dense-graph.js';
+import type { DenseNetMode } from './dense-net.js';
+import type { AnyModelDef, ComponentDef } from './definition.js';
+import { resolveHyper, type HyperRecord } from './hyper.js';
+import { modelDef, type ModelKind } from './registry.js';
 
 /** What every model predicts for a batch, one value per impression. */
-export interface Predictions {
-  pctr: Float32Array;
-  pcvr: Float32Array;
-  pctcvr: Float32Array;
-}
+export type Predictions = Record<PredictionName, Float32Array>;
 
 export interface ModelConfig {
   kind: ModelKind;
   spec: FeatureSpec;
-  shape: DenseShape;
+  /** The kind's hyper-parameters; defaults fill in what is absent (CvrModel.config holds them all). */
+  hyper?: Readonly<Record<string, unknown>>;
   seed: number;
-  /** The baselines' sampling parameters (AMAN, OVERSAMPLING, UNBIAS); defaults when absent. */
-  sampling?: Partial<SamplingOptions>;
+}
+
+/** A model's configuration with every hyper-parameter resolved. */
+export interface ResolvedModelConfig extends ModelConfig {
+  hyper: HyperRecord;
 }
 
 export interface CreateOptions {
@@ -34,26 +38,38 @@ export interface CreateOptions {
   mode?: DenseNetMode;
 }
 
+/** The resolved configuration and component definitions of a model (checked, nothing built). */
+export function resolveModel(config: ModelConfig): { def: AnyModelDef; config: ResolvedModelConfig; components: ComponentDef[]; combination: Combination } {
+  const def = modelDef(config.kind);
+  const hyper = resolveHyper(def.hyper, config.hyper ?? {}, `model '${def.kind}'`);
+  const components = def.components(hyper, { embeddingDim: config.spec.embeddingDim, seed: config.seed });
+  const names = components.map((c) => c.name);
+  if (new Set(names).size !== names.length) throw new Error(`model '${def.kind}' declares component names twice: ${names.join(', ')}`);
+  const combination = def.combine(hyper);
+  for (const r of referencedOutputs(combination))
+    if (!names.includes(r.component)) throw new Error(`model '${def.kind}' combines output '${r.output}' of '${r.component}', which is not one of its components (${names.join(', ')})`);
+  return { def, config: { ...config, kind: def.kind, hyper }, components, combination };
+}
+
 /** A trained or training CVR model: its components and how their outputs combine. */
 export class CvrModel {
   private constructor(
-    readonly config: ModelConfig,
+    readonly def: AnyModelDef,
+    readonly config: ResolvedModelConfig,
     readonly components: Component[],
+    readonly combination: Combination,
     private readonly owned: ReadonlySet<Component>,
   ) {}
 
   static async create(config: ModelConfig, opts: CreateOptions = {}): Promise<CvrModel> {
+    const resolved = resolveModel(config);
     const components: Component[] = [];
     const owned = new Set<Component>();
     try {
-      for (const def of componentsOf(config.kind, config.shape, {
-        embeddingDim: config.spec.embeddingDim,
-        seed: config.seed,
-        sampling: config.sampling ?? {},
-      })) {
+      for (const def of resolved.components) {
         const shared = opts.shared?.find((c) => c.def.name === def.name);
         if (shared) {
-          checkShared(config.kind, def, shared);
+          checkShared(resolved.def.kind, def, shared);
           components.push(shared);
           continue;
         }
@@ -66,11 +82,16 @@ export class CvrModel {
         components.push(c);
         owned.add(c);
       }
+      for (const r of referencedOutputs(resolved.combination)) {
+        const c = components.find((x) => x.def.name === r.component)!;
+        if (!c.net.outputNames.includes(r.output))
+          throw new Error(`model '${resolved.def.kind}' combines output '${r.output}' of '${r.component}', whose graph gives ${c.net.outputNames.join(', ')}`);
+      }
     } catch (e) {
       for (const c of owned) await c.release();
       throw e;
     }
-    return new CvrModel(config, components, owned);
+    return new CvrModel(resolved.def, resolved.config, components, resolved.combination, owned);
   }
 
   /** An embedding thread per component, for predict(batch, threads); close them when done. */
@@ -92,34 +113,14 @@ export class CvrModel {
   }
 
   /**
-   * pCTR, pCVR, pCTCVR per sample. With `threads` (from startEmbeddingThreads), each component
-   * pools on two threads: for one caller predicting batch after batch.
+   * pCTR, pCVR, pCTCVR per sample, as the model's combination makes them from its components'
+   * outputs. With `threads` (from startEmbeddingThreads), each component pools on two threads: for
+   * one caller predicting batch after batch.
    */
   async predict(batch: Batch, threads?: ReadonlyMap<Component, EmbeddingThread>): Promise<Predictions> {
-    const run = (c: Component) => c.predict(batch, threads?.get(c));
-    switch (this.config.kind) {
-      case 'esmm':
-      case 'esmm-ns': {
-        const out = await run(this.components[0]!);
-        return { pctr: out.pctr!, pcvr: out.pcvr!, pctcvr: out.pctcvr! };
-      }
-      case 'base':
-      case 'aman':
-      case 'oversampling':
-      case 'unbias': {
-        const pctr = (await run(this.component('ctr'))).p!.slice();
-        const pcvr = (await run(this.component('cvr'))).p!.slice();
-        return { pctr, pcvr, pctcvr: product(pctr, pcvr) };
-      }
-      case 'division': {
-        const pctr = (await run(this.component('ctr'))).p!.slice();
-        const ctcvr = (await run(this.component('ctcvr'))).p!;
-        // pCVR = pCTCVR / pCTR, clamped to [0, 1]; pCTR is a sigmoid, never 0.
-        const pcvr = new Float32Array(batch.size);
-        for (let i = 0; i < batch.size; i++) pcvr[i] = Math.min(1, ctcvr[i]! / pctr[i]!);
-        return { pctr, pcvr, pctcvr: product(pctr, pcvr) };
-      }
-    }
+    const outputs = new Map<string, Record<string, Float32Array>>();
+    for (const c of this.components) outputs.set(c.def.name, await c.predict(batch, threads?.get(c)));
+    return combinePredictions(this.combination, (component, output) => outputs.get(component)![output]!, batch.size);
   }
 
   /** Releases the components this model created (not the shared ones). */
@@ -128,18 +129,10 @@ export class CvrModel {
   }
 }
 
-function product(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]! * b[i]!;
-  return out;
-}
-
-/** A shared component must be the one this kind would have built: same target, data and net. */
-function checkShared(kind: ModelKind, def: ComponentDef, shared: Component): void {
-  const same = JSON.stringify({ ...shared.def, name: def.name }) === JSON.stringify(def);
-  if (!same)
-    throw new Error(
-      `the shared component '${def.name}' is not what a ${kind} model builds under that name` +
-        ` (shared: ${JSON.stringify(shared.def)}; ${kind}: ${JSON.stringify(def)})`,
-    );
+/** A shared component must be the one this kind would have built: same name and signature. */
+function checkShared(kind: string, def: ComponentDef, shared: Component): void {
+  const mine = JSON.stringify(def.signature);
+  const theirs = JSON.stringify(shared.def.signature);
+  if (mine !== theirs)
+    throw new Error(`the shared component '${def.name}' is not what a ${kind} model builds under that name (shared: ${theirs}; ${kind}: ${mine})`);
 }

@@ -200,8 +200,9 @@ export class GraphBuilder {
 
   // ---- graph inputs, constants and outputs ----
 
-  input(name: string, shape: Shape): string {
-    this.declare(name, { elem: this.elemType, shape });
+  /** A graph input, of the graph's float type unless `elem` says otherwise. */
+  input(name: string, shape: Shape, elem: ValueElem = this.elemType): string {
+    this.declare(name, { elem, shape });
     this.inputs.push(name);
     return name;
   }
@@ -264,6 +265,39 @@ export class GraphBuilder {
     return this.cachedConstant(`${this.elemType}${formatShape(dims)}:${keyOf(data)}`, () =>
       this.initializer(this.fresh('const'), data, dims),
     );
+  }
+
+  /** A constant of any element type (the export's int64 hashing and float64 pooling in a float graph). */
+  typedConstant(elem: ValueElem, values: readonly number[], dims: readonly number[]): string {
+    if (elem === 'bool') throw new Error('bool constants are not supported');
+    return this.cachedConstant(`${elem}${formatShape(dims)}:${values.join(',')}`, () => {
+      const name = this.fresh('const');
+      const data = elem === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : elem === 'double' ? Float64Array.from(values) : Float32Array.from(values);
+      const size = dims.reduce((a, d) => a * d, 1);
+      if (data.length !== size) throw new Error(`constant: ${data.length} values for dims ${formatShape(dims)}`);
+      this.declare(name, { elem, shape: dims });
+      this.initializers.set(name, { name, dims: [...dims], data });
+      return name;
+    });
+  }
+
+  /**
+   * Appends another graph's nodes and initializers with every name prefixed, its inputs bound to
+   * values of this graph (`bind`: its input name → this graph's value). Returns its outputs'
+   * names here. The other graph must have all its parameters baked in (no unbound inputs).
+   */
+  inline(graph: Graph, prefix: string, bind: Readonly<Record<string, string>>): Record<string, string> {
+    const rename = (n: string): string => (n === '' ? '' : (bind[n] ?? prefix + n));
+    for (const input of graph.inputs) if (bind[input] === undefined) throw new Error(`inline '${graph.name}': input '${input}' is not bound`);
+    for (const [name, init] of graph.initializers) {
+      this.declare(rename(name), { elem: graph.types.get(name)!.elem, shape: init.dims });
+      this.initializers.set(rename(name), { ...init, name: rename(name) });
+    }
+    for (const node of graph.nodes) {
+      for (const o of node.outputs) this.declare(rename(o), graph.types.get(o)!);
+      this.nodes.push({ ...node, inputs: node.inputs.map(rename), outputs: node.outputs.map(rename) });
+    }
+    return Object.fromEntries(graph.outputs.map((o) => [o, rename(o)]));
   }
 
   /** A rank-0 float constant of the graph's element type. */

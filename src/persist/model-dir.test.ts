@@ -2,20 +2,21 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultSpec, inputWidth } from '../features/spec.js';
+import { defaultSpec } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
-import { SAMPLED_KINDS, componentsOf, type ModelKind, type SamplingOptions } from '../models/model-kinds.js';
+import { MODEL_KINDS, type ModelKind } from '../models/registry.js';
+import { prepareSplit } from '../data/prepare.js';
+import { predictAll } from '../train/predict-all.js';
+import { packageRoot } from '../util/paths.js';
 import { tempDir } from '../test-support/cli.js';
 import { loadModel, readManifest, saveModel } from './model-dir.js';
 
 const dir = tempDir('model-dir');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const spec = defaultSpec();
-const shape = { inputDim: inputWidth(spec), hidden: [8], dropout: 0 };
-const sampling: SamplingOptions = { amanRate: 0.3, oversamplingCopies: 2, unbiasQuantile: 0.25 };
 
-async function saved(kind: ModelKind, name: string, s?: Partial<SamplingOptions>): Promise<string> {
-  const model = await CvrModel.create({ kind, spec, shape, seed: 5, ...(s ? { sampling: s } : {}) }, { threads: 1 });
+async function saved(kind: ModelKind, name: string, hyper: Record<string, unknown> = { hidden: [8], dropout: 0 }): Promise<string> {
+  const model = await CvrModel.create({ kind, spec, hyper, seed: 5 }, { threads: 1 });
   const out = join(dir, name);
   try {
     saveModel(model, out);
@@ -25,38 +26,75 @@ async function saved(kind: ModelKind, name: string, s?: Partial<SamplingOptions>
   return out;
 }
 
-test('a sampled kind records its sampling options in model.json, and loading gives them back', async () => {
-  for (const kind of SAMPLED_KINDS) {
-    const out = await saved(kind, `sampled-${kind}`, sampling);
-    assert.deepEqual(readManifest(out).sampling, sampling);
-    const loaded = await loadModel(out);
-    try {
-      assert.deepEqual(loaded.config.sampling, sampling);
-      // The components it rebuilds sample exactly as the trained model's did.
-      const want = componentsOf(kind, shape, { embeddingDim: spec.embeddingDim, seed: 5, sampling });
-      assert.deepEqual(loaded.components.map((c) => c.def), want);
-    } finally {
-      await loaded.release();
-    }
+test('model.json records every hyper-parameter of the kind, defaults written out; loading gives them back', async () => {
+  const given = { hidden: [8], dropout: 0, amanRate: 0.3 };
+  const out = await saved('aman', 'aman', given);
+  assert.deepEqual(readManifest(out).hyper, given);
+  const loaded = await loadModel(out);
+  try {
+    assert.deepEqual(loaded.config.hyper, given);
+    // The components it rebuilds sample exactly as the trained model's did.
+    const cvr = loaded.component('cvr').def;
+    assert.equal(cvr.sampling.kind, 'unclicked-negatives');
+    assert.equal(cvr.sampling.kind === 'unclicked-negatives' && cvr.sampling.rate, 0.3);
+  } finally {
+    await loaded.release();
   }
-  // Defaults are written out in full, so the file says what was used.
-  assert.deepEqual(readManifest(await saved('aman', 'aman-defaults')).sampling, { amanRate: 0.1, oversamplingCopies: 5, unbiasQuantile: 0.1 });
-  // Kinds that do not sample write nothing.
-  assert.equal(readManifest(await saved('esmm', 'esmm')).sampling, undefined);
+  assert.deepEqual(readManifest(await saved('oversampling', 'oversampling-defaults', { hidden: [8] })).hyper, { hidden: [8], dropout: 0, oversamplingCopies: 5 });
+  assert.deepEqual(readManifest(await saved('esmm', 'esmm')).hyper, { hidden: [8], dropout: 0 });
 });
 
-test('a model.json with bad sampling options is refused with the file and the problem', async () => {
-  const out = await saved('oversampling', 'bad-sampling', sampling);
+test('a model.json with bad hyper-parameters is refused with the file and the problem', async () => {
+  const out = await saved('oversampling', 'bad-hyper', { hidden: [8], oversamplingCopies: 2 });
   const path = join(out, 'model.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8'));
   const cases: [unknown, RegExp][] = [
-    [{ ...sampling, oversamplingCopies: 0 }, /model\.json: invalid sampling option: OVERSAMPLING copies must be an integer in \[1, 1000\] \(got 0\)/],
-    [{ ...sampling, amanRate: 'high' }, /model\.json: "sampling" must be an object of amanRate, oversamplingCopies, unbiasQuantile \(numbers\)/],
-    [{ ...sampling, extra: 1 }, /"sampling" must be an object/],
-    [[1, 2, 3], /"sampling" must be an object/],
+    [{ ...manifest.hyper, oversamplingCopies: 0 }, /model\.json: model 'oversampling': oversamplingCopies \(--oversampling-k\) must be in \[1, 1000\] \(got 0\)/],
+    [{ ...manifest.hyper, oversamplingCopies: 'many' }, /oversamplingCopies \(--oversampling-k\) must be a number/],
+    [{ ...manifest.hyper, amanRate: 0.2 }, /model\.json: model 'oversampling': unknown hyper-parameter 'amanRate'/],
+    [{ ...manifest.hyper, hidden: [8, 0] }, /hidden \(--hidden\) must be a list of layer widths/],
+    [[1, 2, 3], /"hyper" must be an object/],
   ];
   for (const [value, message] of cases) {
-    writeFileSync(path, JSON.stringify({ ...manifest, sampling: value }));
+    writeFileSync(path, JSON.stringify({ ...manifest, hyper: value }));
     await assert.rejects(loadModel(out), message);
+  }
+});
+
+test('models saved by esmm-ts 0.1 (model.json version 1) load and predict exactly what they predicted then', async () => {
+  // fixtures/models-v1: one small model of each of the seven kinds, trained and saved by 0.1 with
+  // hidden 8,4 and dropout 0.1, and the predictions `esmm predict` (weights baked in: predict mode)
+  // wrote for the test split then.
+  const root = join(packageRoot(), 'fixtures', 'models-v1');
+  const test = await prepareSplit({ dataDir: join(root, 'data'), split: 'test', cacheDir: join(dir, 'v1-cache') });
+  for (const kind of ['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'unbias', 'division']) {
+    const modelDir = join(root, kind);
+    const manifest = readManifest(modelDir);
+    assert.equal(manifest.version, 2, kind);
+    assert.deepEqual(manifest.hyper.hidden, [8, 4], kind);
+    const model = await loadModel(modelDir, { threads: 1, mode: 'predict' });
+    try {
+      const got: string[] = [];
+      await predictAll(model, test, (p, batch) => {
+        for (let i = 0; i < batch.size; i++) got.push([p.pctr[i], p.pcvr[i], p.pctcvr[i]].join());
+      }, { quiet: true, embeddingThreads: false });
+      const want = readFileSync(join(root, `${kind}.predictions.csv`), 'utf8').trim().split('\n').slice(1).map((line) => line.split(',').slice(1).join());
+      assert.equal(got.length, want.length, kind);
+      assert.deepEqual(got, want, `${kind}: predictions differ from the ones the 0.1 release made`);
+    } finally {
+      await model.release();
+    }
+  }
+});
+
+test('every kind saves and loads through model.json version 2', async () => {
+  for (const kind of MODEL_KINDS) {
+    const out = await saved(kind, `roundtrip-${kind}`);
+    const loaded = await loadModel(out, { threads: 1 });
+    try {
+      assert.equal(loaded.config.kind, kind);
+    } finally {
+      await loaded.release();
+    }
   }
 });

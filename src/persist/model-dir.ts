@@ -2,34 +2,40 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseSpec } from '../features/spec.js';
-import type { DenseNetMode, DenseSpec, ParamSet } from '../models/dense.js';
 import { CvrModel, type ModelConfig } from '../models/cvr-model.js';
-import { SAMPLED_KINDS, SAMPLING_DEFAULTS, parseModelKind, validateSampling, type DenseShape, type SamplingOptions } from '../models/model-kinds.js';
+import type { DenseNetMode } from '../models/dense-net.js';
+import type { HyperRecord } from '../models/hyper.js';
+import { componentTensors, denseParams, restoreComponent } from '../models/model-tensors.js';
+import { modelDef } from '../models/registry.js';
 import { writeFileDurable } from '../util/durable-fs.js';
 import { packageRoot } from '../util/paths.js';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.js';
 
 /**
  * A saved model is a directory:
- *   model.json             kind, feature spec, dense shape, seed, sampling options (AMAN, OVERSAMPLING,
- *                          UNBIAS), training config, metrics, versions
- *   <component>.weights    dense parameters and the touched embedding rows (tensor file, checksummed)
+ *   model.json             kind, its hyper-parameters, feature spec, seed, training config,
+ *                          metrics, versions
+ *   <component>.weights    the component's tensors (models/model-tensors.ts: dense parameters
+ *                          and the touched embedding rows; tensor file, checksummed)
  * It is written into a temporary sibling directory and renamed into place, so a crash never
  * leaves a half-written model under the final name.
+ *
+ * Version 1 (esmm-ts 0.1) recorded the towers as `shape` {inputDim, hidden, dropout} and the
+ * baselines' options as `sampling`; its weights are laid out as version 2's, so it loads as the
+ * model with those hyper-parameters.
  */
 export const MODEL_FORMAT = 'esmm-model';
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 
 export interface ModelManifest {
   format: typeof MODEL_FORMAT;
   version: number;
   kind: string;
   seed: number;
-  shape: DenseShape;
+  /** Every hyper-parameter of the kind (models/kinds/<kind>.ts declares them). */
+  hyper: HyperRecord;
   spec: unknown;
-  components: { name: string; dense: DenseSpec; weights: string }[];
-  /** The sampling options the model was trained with: AMAN, OVERSAMPLING and UNBIAS only. */
-  sampling?: SamplingOptions;
+  components: { name: string; weights: string }[];
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
   versions: Record<string, string>;
@@ -52,26 +58,18 @@ export function saveModel(model: CvrModel, dir: string, extras: SaveExtras = {})
       version: MODEL_FORMAT_VERSION,
       kind: model.config.kind,
       seed: model.config.seed,
-      shape: model.config.shape,
+      hyper: model.config.hyper,
       spec: model.config.spec,
       components: [],
-      ...(SAMPLED_KINDS.includes(model.config.kind) ? { sampling: { ...SAMPLING_DEFAULTS, ...model.config.sampling } } : {}),
       ...(extras.training ? { training: extras.training } : {}),
       ...(extras.metrics ? { metrics: extras.metrics } : {}),
       versions: versions(),
       createdAt: new Date().toISOString(),
     };
     for (const c of model.components) {
-      const tensors = new Map<string, NamedTensor>();
-      for (const [name, p] of c.net.params) tensors.set(`dense/${name}`, { dims: p.dims, data: p.data });
-      for (const table of c.embeddings.tables) {
-        const { rows, data } = table.exportRows();
-        tensors.set(`emb/${table.name}/rows`, { dims: [rows.length], data: rows });
-        tensors.set(`emb/${table.name}/data`, { dims: [rows.length, table.dim], data });
-      }
       const file = `${c.def.name}.weights`;
-      writeTensorFile(join(tmp, file), tensors);
-      manifest.components.push({ name: c.def.name, dense: c.def.dense, weights: file });
+      writeTensorFile(join(tmp, file), componentTensors(c));
+      manifest.components.push({ name: c.def.name, weights: file });
     }
     writeFileDurable(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2) + '\n');
     const old = existsSync(target) ? `${tmp}.old` : null;
@@ -84,69 +82,79 @@ export function saveModel(model: CvrModel, dir: string, extras: SaveExtras = {})
   }
 }
 
+/** model.json of a model directory, in the current version's form (a version 1 manifest is converted). */
 export function readManifest(dir: string): ModelManifest {
   const path = join(dir, 'model.json');
   if (!existsSync(path)) throw new Error(`${dir}: not a model directory (no model.json); train one with 'esmm train'`);
-  let m: ModelManifest;
+  let m: Record<string, unknown>;
   try {
     m = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new Error(`${path}: unreadable JSON (${(e as Error).message})`);
   }
-  if (m.format !== MODEL_FORMAT) throw new Error(`${path}: format is '${m.format}', expected '${MODEL_FORMAT}'`);
+  if (typeof m !== 'object' || m === null || m.format !== MODEL_FORMAT) throw new Error(`${path}: format is '${String(m?.format)}', expected '${MODEL_FORMAT}'`);
+  if (m.version === 1) return fromVersion1(m, path);
   if (m.version !== MODEL_FORMAT_VERSION) {
-    throw new Error(`${path}: model format version ${m.version}; this esmm reads version ${MODEL_FORMAT_VERSION}`);
+    throw new Error(`${path}: model format version ${String(m.version)}; this esmm reads versions 1 and ${MODEL_FORMAT_VERSION}: load it with a newer esmm`);
   }
-  return m;
+  const manifest = m as unknown as ModelManifest;
+  if (typeof manifest.hyper !== 'object' || manifest.hyper === null || Array.isArray(manifest.hyper))
+    throw new Error(`${path}: "hyper" must be an object of the model's hyper-parameters`);
+  return manifest;
+}
+
+/** A version 1 manifest as version 2: `shape` and `sampling` become the kind's hyper-parameters. */
+function fromVersion1(m: Record<string, unknown>, path: string): ModelManifest {
+  let def;
+  try {
+    def = modelDef(String(m.kind));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  const shape = (m.shape ?? {}) as Record<string, unknown>;
+  const recorded: Record<string, unknown> = { hidden: shape.hidden, dropout: shape.dropout, ...((m.sampling ?? {}) as Record<string, unknown>) };
+  const hyper: Record<string, unknown> = {};
+  for (const name of Object.keys(def.hyper)) if (recorded[name] !== undefined) hyper[name] = recorded[name];
+  const components = (Array.isArray(m.components) ? m.components : []) as { name: string; weights: string }[];
+  return {
+    ...(m as unknown as ModelManifest),
+    version: MODEL_FORMAT_VERSION,
+    hyper: hyper as HyperRecord,
+    components: components.map((c) => ({ name: c.name, weights: c.weights })),
+  };
 }
 
 /** opts.mode 'predict' loads for prediction alone (faster, cannot train: see DenseNet). */
 export async function loadModel(dir: string, opts: { threads?: number; mode?: DenseNetMode } = {}): Promise<CvrModel> {
   const m = readManifest(dir);
-  const spec = parseSpec(m.spec, join(dir, 'model.json') + ' (spec)');
-  const config: ModelConfig = { kind: parseModelKind(m.kind), spec, shape: m.shape, seed: m.seed };
-  if (m.sampling !== undefined) config.sampling = parseSamplingRecord(m.sampling, join(dir, 'model.json'));
+  const where = join(dir, 'model.json');
+  const spec = parseSpec(m.spec, `${where} (spec)`);
+  const config: ModelConfig = { kind: m.kind, spec, hyper: m.hyper, seed: m.seed };
   const weights = new Map<string, Map<string, NamedTensor>>();
-  const params = new Map<string, ParamSet>();
+  const params = new Map<string, ReturnType<typeof denseParams>>();
   for (const c of m.components) {
-    const tensors = readTensorFile(join(dir, c.weights));
+    const file = join(dir, c.weights);
+    const tensors = readTensorFile(file);
     weights.set(c.name, tensors);
-    const set: ParamSet = new Map();
-    for (const [name, t] of tensors) {
-      if (!name.startsWith('dense/')) continue;
-      set.set(name.slice('dense/'.length), { dims: t.dims, data: t.data as Float32Array });
-    }
-    params.set(c.name, set);
+    params.set(c.name, denseParams(tensors, file));
   }
-  const model = await CvrModel.create(config, { ...opts, params });
-  for (const c of model.components) {
-    const tensors = weights.get(c.def.name);
-    if (!tensors) throw new Error(`${dir}: model.json lists no weights for component '${c.def.name}'`);
-    for (const table of c.embeddings.tables) {
-      const rows = tensors.get(`emb/${table.name}/rows`);
-      const data = tensors.get(`emb/${table.name}/data`);
-      if (!rows || !data) throw new Error(`${dir}/${c.def.name}.weights: no embedding table '${table.name}'`);
-      table.importRows(rows.data as Int32Array, data.data as Float32Array);
+  let model: CvrModel;
+  try {
+    model = await CvrModel.create(config, { ...opts, params });
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  try {
+    for (const c of model.components) {
+      const tensors = weights.get(c.def.name);
+      if (!tensors) throw new Error(`${dir}: model.json lists no weights for component '${c.def.name}'`);
+      restoreComponent(c, (key) => tensors.get(key), join(dir, `${c.def.name}.weights`));
     }
+  } catch (e) {
+    await model.release();
+    throw e;
   }
   return model;
-}
-
-/** A manifest's "sampling": the three options, each a number (componentsOf checks their ranges). */
-function parseSamplingRecord(value: unknown, path: string): SamplingOptions {
-  const keys = Object.keys(SAMPLING_DEFAULTS) as (keyof SamplingOptions)[];
-  const o = value as Record<string, unknown>;
-  const ok =
-    typeof value === 'object' && value !== null && !Array.isArray(value) &&
-    Object.keys(o).every((k) => (keys as string[]).includes(k)) && keys.every((k) => typeof o[k] === 'number');
-  if (!ok) throw new Error(`${path}: "sampling" must be an object of ${keys.join(', ')} (numbers), got ${JSON.stringify(value).slice(0, 200)}`);
-  const options = o as unknown as SamplingOptions;
-  try {
-    validateSampling(options);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-  return options;
 }
 
 /** Versions recorded with every model, so a result can be traced to the code that made it. */

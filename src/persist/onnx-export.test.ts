@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { generateDataset } from '../data/simulate/generate.js';
 import { prepareSplit } from '../data/prepare.js';
-import { defaultSpec, inputWidth } from '../features/spec.js';
+import { defaultSpec } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
-import { MODEL_KINDS } from '../models/model-kinds.js';
+import { MODEL_KINDS } from '../models/registry.js';
 import { Predictor } from '../serve/predictor.js';
 import { makeTestModel, writeTestModel } from '../serve/test-model.js';
 import { rawInstances } from '../serve/testing.js';
@@ -43,7 +43,7 @@ test('a trained ESMM exported to ONNX predicts generated data like the native pr
   const data = join(dir, 'data');
   await generateDataset({ outDir: data, train: 6000, test: 600, seed: 4 });
   const spec = defaultSpec();
-  const model = await CvrModel.create({ kind: 'esmm', spec, shape: { inputDim: inputWidth(spec), hidden: [32, 16], dropout: 0 }, seed: 4 }, { threads: 1 });
+  const model = await CvrModel.create({ kind: 'esmm', spec, hyper: { hidden: [32, 16], dropout: 0 }, seed: 4 }, { threads: 1 });
   await trainModel(model, await prepareSplit({ dataDir: data, split: 'train' }), { epochs: 1, batchSize: 256, lr: 0.005, optimizer: 'adam', seed: 4, quiet: true });
   const predictor = Predictor.fromModel(model);
   try {

@@ -6,10 +6,10 @@
  */
 import { BatchBuilder } from '../data/batcher.js';
 import { NO_GROUPS, type SampleBlock } from '../data/types.js';
-import { inputWidth, parseSpec } from '../features/spec.js';
+import { parseSpec } from '../features/spec.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { CvrModel } from '../models/cvr-model.js';
-import type { ModelKind } from '../models/model-kinds.js';
+import type { ModelKind } from '../models/registry.js';
 import { saveModel } from '../persist/model-dir.js';
 import { InstanceParser } from './instances.js';
 import { syntheticInstances } from './synthetic-instances.js';
@@ -39,7 +39,7 @@ export const TEST_SPEC: FeatureSpec = parseSpec(
 
 
 export async function makeTestModel(kind: ModelKind, seed: number, spec: FeatureSpec = TEST_SPEC): Promise<CvrModel> {
-  const model = await CvrModel.create({ kind, spec, shape: { inputDim: inputWidth(spec), hidden: [16, 8], dropout: 0 }, seed }, { threads: 1 });
+  const model = await CvrModel.create({ kind, spec, hyper: { hidden: [16, 8], dropout: 0 }, seed }, { threads: 1 });
   const rows = new InstanceParser(spec).parse(syntheticInstances(model, 400, seed, { maxEntries: 8 }));
   const n = rows.count;
   const block: SampleBlock = { ...rows, sampleIds: new Float64Array(n), click: new Uint8Array(n), conversion: new Uint8Array(n), group: new Int32Array(n).fill(-1) };

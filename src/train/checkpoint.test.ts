@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { prepareSplit } from '../data/prepare.js';
 import { generateDataset } from '../data/simulate/generate.js';
-import { defaultSpec, inputWidth } from '../features/spec.js';
+import { defaultSpec } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
-import type { ModelKind } from '../models/model-kinds.js';
+import type { ModelKind } from '../models/registry.js';
 import { tempDir } from '../test-support/cli.js';
 import { CheckpointStore, fingerprintDifferences, readCheckpoint, type RunFingerprint } from './checkpoint.js';
 import { trainModel, type TrainConfig, type TrainResult } from './trainer.js';
@@ -29,7 +29,7 @@ interface Setup {
 
 async function model(s: Setup): Promise<CvrModel> {
   const spec = defaultSpec();
-  return CvrModel.create({ kind: s.kind, spec, shape: { inputDim: inputWidth(spec), hidden: [12, 6], dropout: s.dropout }, seed: 4 }, { threads: 1 });
+  return CvrModel.create({ kind: s.kind, spec, hyper: { hidden: [12, 6], dropout: s.dropout }, seed: 4 }, { threads: 1 });
 }
 
 /** Every dense parameter and exported embedding row, by name: what a saved model holds. */
@@ -166,14 +166,14 @@ test('a folder with checkpoints is refused without --resume; resuming another ru
 
 test('fingerprint differences name each differing setting', () => {
   const base: RunFingerprint = {
-    model: { kind: 'esmm', seed: 1, shape: { hidden: [8] }, spec: {}, sampling: null },
+    model: { kind: 'esmm', seed: 1, hyper: { hidden: [8] }, spec: {} },
     training: { epochs: 1, batchSize: 64, lr: 0.01, optimizer: 'adam', seed: 1, components: ['esmm'] },
     data: { numSamples: 10, numBlocks: 1, fieldNames: ['101'], firstBlockCrc: 5 },
   };
   assert.deepEqual(fingerprintDifferences(base, base), []);
-  const other = { ...base, model: { ...base.model, shape: { hidden: [16] } }, data: { ...base.data, numSamples: 11 } };
+  const other = { ...base, model: { ...base.model, hyper: { hidden: [16] } }, data: { ...base.data, numSamples: 11 } };
   assert.deepEqual(fingerprintDifferences(base, other), [
-    'model.shape.hidden: [8] in the checkpoint, [16] in this run',
+    'model.hyper.hidden: [8] in the checkpoint, [16] in this run',
     'data.numSamples: 10 in the checkpoint, 11 in this run',
   ]);
 });

@@ -10,8 +10,8 @@
  *                             the data, RNG states, loss curves, optimizer hyper-parameters, and
  *                             the list of every other tensor with its dims: the container's header
  *                             is not checksummed, so it is checked against this list)
- *   c<i>/dense/<p>            component i's dense parameter p (names in meta)
- *   c<i>/emb/<t>/rows|data    component i's table t: touched rows and their values
+ *   model/<component>/...     the model's tensors (models/model-tensors.ts: dense parameters,
+ *                             touched embedding rows and their values), as a model directory holds them
  *   opt/dense/<slot>/<p>      the current component's dense optimizer slots
  *   opt/sparse/<k>/rows|<slot>  its sparse optimizer's per-row slots, per table with state
  *   pos/block-order, pos/sample-order  the current epoch's block order and block's sample order
@@ -25,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join, resolve } from 'node:path';
 import type { LossCurve } from './trainer.js';
 import type { CvrModel } from '../models/cvr-model.js';
+import { modelTensors, restoreComponent } from '../models/model-tensors.js';
 import { readTensorFile, writeTensorFile, type NamedTensor, type TensorData } from '../persist/tensor-file.js';
 import type { DenseOptimizer, OptimizerHyper, SparseOptimizer, SparseOptimizerState } from '../sparse/optimizers.js';
 import type { EmbeddingTable } from '../sparse/embedding-table.js';
@@ -32,7 +33,7 @@ import { fsyncPath } from '../util/durable-fs.js';
 import type { Rng } from '../util/rng.js';
 
 export const CHECKPOINT_FORMAT = 'esmm-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 /** Checkpoints kept by default: the newest and one before it, in case the newest is damaged. */
 export const DEFAULT_KEEP = 2;
 
@@ -46,7 +47,7 @@ export type RngState = ReturnType<Rng['getState']>;
  * (model, feature spec, training options, the components trained, and the data).
  */
 export interface RunFingerprint {
-  model: { kind: string; seed: number; shape: unknown; spec: unknown; sampling: unknown };
+  model: { kind: string; seed: number; hyper: unknown; spec: unknown };
   training: { epochs: number; batchSize: number; lr: number; optimizer: string; seed: number; components: string[] };
   data: { numSamples: number; numBlocks: number; fieldNames: string[]; firstBlockCrc: number };
 }
@@ -97,8 +98,8 @@ export interface CheckpointMeta {
   finished: FinishedComponent[];
   /** null: every component is trained (the final checkpoint). */
   current: ComponentPosition | null;
-  /** Per model component, in model order: its name, dense parameter names, table names, dropout RNG. */
-  components: { name: string; params: string[]; tables: string[]; dropoutRng: RngState }[];
+  /** Per model component, in model order: its name and dropout RNG. */
+  components: { name: string; dropoutRng: RngState }[];
   /** Every tensor but `meta`, as written. */
   tensors: { name: string; dtype: string; dims: number[] }[];
   createdAt: string;
@@ -199,6 +200,8 @@ export class CheckpointStore {
       try {
         return readCheckpoint(file.path);
       } catch (e) {
+        // Intact, but of another format version: not damage, and not to be skipped silently.
+        if (e instanceof CheckpointVersionError) throw e;
         const damaged = `${file.path}.damaged`;
         renameSync(file.path, damaged);
         warn(`checkpoint ${file.path} is damaged (${reason(e)}): skipped, renamed to ${damaged}`);
@@ -208,7 +211,17 @@ export class CheckpointStore {
   }
 }
 
-/** Reads and verifies one checkpoint file; throws on any damage. */
+/** A checkpoint written by an esmm whose checkpoint format differs from this one's. */
+export class CheckpointVersionError extends Error {
+  constructor(path: string, version: unknown) {
+    super(
+      `${path} is a checkpoint of format version ${String(version)}; this esmm resumes version ${CHECKPOINT_VERSION}. ` +
+        'Finish that run with the esmm that started it, or start over with another --checkpoint-dir',
+    );
+  }
+}
+
+/** Reads and verifies one checkpoint file; throws on any damage (and CheckpointVersionError on another version). */
 export function readCheckpoint(path: string): Checkpoint {
   const tensors = readTensorFile(path);
   const metaTensor = tensors.get('meta');
@@ -216,7 +229,7 @@ export function readCheckpoint(path: string): Checkpoint {
   tensors.delete('meta');
   const meta = JSON.parse(new TextDecoder().decode(metaTensor.data)) as CheckpointMeta;
   if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`format is ${String(meta.format)}, expected ${CHECKPOINT_FORMAT}`);
-  if (meta.version !== CHECKPOINT_VERSION) throw new Error(`version ${String(meta.version)}; this esmm reads version ${CHECKPOINT_VERSION}`);
+  if (meta.version !== CHECKPOINT_VERSION) throw new CheckpointVersionError(path, meta.version);
   if (!Array.isArray(meta.tensors) || meta.tensors.length !== tensors.size) {
     throw new Error(`${tensors.size} tensors, the meta lists ${Array.isArray(meta.tensors) ? meta.tensors.length : 'none'}`);
   }
@@ -233,21 +246,10 @@ export function readCheckpoint(path: string): Checkpoint {
 // -------------------------------------------------------------------------------------------
 // What goes into a checkpoint, and back.
 
-/** Dense parameters and touched embedding rows of every component, and their dropout RNGs. */
+/** Every component's tensors (models/model-tensors.ts) under `model/`, and their dropout RNGs. */
 export function captureModel(model: CvrModel, tensors: Map<string, NamedTensor>): CheckpointMeta['components'] {
-  return model.components.map((c, ci) => {
-    const params = [...c.net.params.keys()];
-    params.forEach((name, pi) => {
-      const p = c.net.params.get(name)!;
-      tensors.set(`c${ci}/dense/${pi}`, { dims: p.dims, data: p.data });
-    });
-    c.embeddings.tables.forEach((table, ti) => {
-      const { rows, data } = table.exportRows();
-      tensors.set(`c${ci}/emb/${ti}/rows`, { dims: [rows.length], data: rows });
-      tensors.set(`c${ci}/emb/${ti}/data`, { dims: [rows.length, table.dim], data });
-    });
-    return { name: c.def.name, params, tables: c.embeddings.tables.map((t) => t.name), dropoutRng: c.net.getDropoutRngState() };
-  });
+  for (const [key, t] of modelTensors(model)) tensors.set(`model/${key}`, t);
+  return model.components.map((c) => ({ name: c.def.name, dropoutRng: c.net.getDropoutRngState() }));
 }
 
 /** Puts a checkpoint's weights and dropout RNG states into a model built with the same configuration. */
@@ -258,19 +260,8 @@ export function restoreModel(model: CvrModel, ckpt: Checkpoint): void {
     throw new Error(`${ckpt.path} holds components [${saved.map((s) => s.name).join(', ')}], the model has [${names.join(', ')}]`);
   }
   model.components.forEach((c, ci) => {
-    const s = saved[ci]!;
-    s.params.forEach((name, pi) => {
-      const p = c.net.params.get(name);
-      const t = need(ckpt, `c${ci}/dense/${pi}`);
-      if (!p || p.data.length !== t.data.length) throw new Error(`${ckpt.path}: dense parameter ${name} of ${c.def.name} does not fit the model`);
-      p.data.set(t.data as Float32Array);
-    });
-    if (s.params.length !== c.net.params.size) throw new Error(`${ckpt.path}: ${c.def.name} has ${s.params.length} dense parameters, the model ${c.net.params.size}`);
-    c.embeddings.tables.forEach((table, ti) => {
-      if (s.tables[ti] !== table.name) throw new Error(`${ckpt.path}: table ${ti} of ${c.def.name} is ${s.tables[ti]}, the model's is ${table.name}`);
-      table.importRows(need(ckpt, `c${ci}/emb/${ti}/rows`).data as Int32Array, need(ckpt, `c${ci}/emb/${ti}/data`).data as Float32Array);
-    });
-    c.net.setDropoutRngState(s.dropoutRng);
+    restoreComponent(c, (key) => ckpt.tensors.get(`model/${c.def.name}/${key}`), ckpt.path);
+    c.net.setDropoutRngState(saved[ci]!.dropoutRng);
   });
 }
 

@@ -6,12 +6,16 @@ import { generateDataset } from '../data/simulate/generate.js';
 import type { SampleSource } from '../data/sample-source.js';
 import { BLOCK_SAMPLES, NO_GROUPS, type SampleBlock } from '../data/types.js';
 import type { Batch } from '../data/jagged-types.js';
-import { defaultSpec, inputWidth } from '../features/spec.js';
+import { defaultSpec } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
-import { componentsOf, type ComponentDef, type ModelKind } from '../models/model-kinds.js';
+import { resolveModel } from '../models/cvr-model.js';
+import { buildDenseGraph } from '../models/dense-graph.js';
+import type { ComponentDef } from '../models/definition.js';
+import { labelsOf } from '../models/labels.js';
+import type { ModelKind } from '../models/registry.js';
 import { tempDir } from '../test-support/cli.js';
 import { Rng } from '../util/rng.js';
-import { labelsFor, rejectByPctr, sourceFor, trainingSource } from './component-data.js';
+import { rejectByPctr, sourceFor, trainingSource } from './component-data.js';
 import { predictAll } from './predict-all.js';
 import { trainModel } from './trainer.js';
 
@@ -59,9 +63,13 @@ function ids(source: SampleSource): number[] {
   return out;
 }
 
-const SHAPE = { inputDim: 6, hidden: [4], dropout: 0 };
-const cvrDef = (kind: ModelKind, seed = 1, sampling = {}): ComponentDef =>
-  componentsOf(kind, SHAPE, { embeddingDim: 2, seed, sampling }).find((d) => d.name === 'cvr')!;
+const SPEC = { ...defaultSpec(), embeddingDim: 2 };
+const componentsOf = (kind: ModelKind, seed = 1, hyper = {}): ComponentDef[] =>
+  resolveModel({ kind, spec: SPEC, hyper: { hidden: [4], dropout: 0, ...hyper }, seed }).components;
+const cvrDef = (kind: ModelKind, seed = 1, hyper = {}): ComponentDef => componentsOf(kind, seed, hyper).find((d) => d.name === 'cvr')!;
+/** The labels a component's training graph reads, computed for `batch`. */
+const labelsFor = (def: ComponentDef, batch: Batch): Record<string, Float32Array> =>
+  labelsOf(batch, buildDenseGraph(def.dense, SPEC.fields.length * SPEC.embeddingDim * def.embeddingCopies, { training: true }).labels);
 
 /** Binomial check: |observed - n p| within 5 standard deviations (and a little slack). */
 function assertBinomial(observed: number, n: number, p: number, what: string): void {
@@ -74,7 +82,7 @@ test('BASE: the CVR net trains on the clicked impressions, the CTR net on all', 
   const data = labelsOnlySource(click, conversion);
   const clicked = [...click.keys()].filter((i) => click[i]);
   assert.deepEqual(ids(sourceFor(cvrDef('base'), data)), clicked);
-  const ctr = componentsOf('base', SHAPE, { embeddingDim: 2, seed: 1 })[0]!;
+  const ctr = componentsOf('base')[0]!;
   assert.equal(sourceFor(ctr, data), data);
 });
 
@@ -91,7 +99,7 @@ test('AMAN: every clicked impression plus a seeded fraction of the unclicked one
   assert.notDeepEqual(ids(sourceFor(cvrDef('aman', 2, { amanRate: 0.2 }), data)), kept, 'another seed, another sample');
   // Unclicked impressions carry conversion 0: the CVR net sees them as negatives.
   const batch = { size: 2, click: Float32Array.of(0, 1), conversion: Float32Array.of(0, 1) } as Batch;
-  assert.deepEqual(labelsFor(cvrDef('aman'), batch), { label: Float32Array.of(0, 1) });
+  assert.deepEqual(labelsFor(cvrDef('aman'), batch), { conversion: Float32Array.of(0, 1) });
 });
 
 test('OVERSAMPLING: each conversion `copies` times, spread evenly over the blocks of the slice', () => {
@@ -138,7 +146,7 @@ test('UNBIAS: the slice needs the trained CTR component; trainingSource samples 
     await generateDataset({ outDir: dir, train: 4000, test: 1000, seed: 5, ctr: 0.2 });
     const data = await prepareSplit({ dataDir: dir, split: 'train' });
     const spec = defaultSpec();
-    const model = await CvrModel.create({ kind: 'unbias', spec, shape: { inputDim: inputWidth(spec), hidden: [4], dropout: 0 }, seed: 7 });
+    const model = await CvrModel.create({ kind: 'unbias', spec, hyper: { hidden: [4], dropout: 0 }, seed: 7 });
     try {
       const def = model.component('cvr').def;
       assert.throws(() => sourceFor(def, data), /samples by the pCTR of the trained component 'ctr'.*trainingSource/);
@@ -169,8 +177,8 @@ test('UNBIAS: the slice needs the trained CTR component; trainingSource samples 
 });
 
 test('DIVISION: the CTCVR net learns click AND conversion on all impressions', () => {
-  const def = componentsOf('division', SHAPE, { embeddingDim: 2, seed: 1 }).find((d) => d.name === 'ctcvr')!;
+  const def = componentsOf('division').find((d) => d.name === 'ctcvr')!;
   assert.equal(def.filter, 'all');
   const batch = { size: 3, click: Float32Array.of(1, 1, 0), conversion: Float32Array.of(1, 0, 0) } as Batch;
-  assert.deepEqual(labelsFor(def, batch), { label: Float32Array.of(1, 0, 0) });
+  assert.deepEqual(labelsFor(def, batch), { ctcvr: Float32Array.of(1, 0, 0) });
 });

@@ -1,15 +1,14 @@
 import { BatchBuilder } from '../data/batcher.js';
-import type { Batch } from '../data/jagged-types.js';
 import { selectSamples, type SampleSource } from '../data/sample-source.js';
 import type { SampleBlock } from '../data/types.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
-import type { ComponentDef, SampleFilter } from '../models/model-kinds.js';
+import type { ComponentDef, SampleFilter } from '../models/definition.js';
 import { Rng } from '../util/rng.js';
 
 /**
  * The slice of the training data a component learns from: its filter, then its sampling
- * (model-kinds.ts). Samplings that need a trained component (UNBIAS's pCTR) are applied by
+ * (models/definition.ts). Samplings that need a trained component (UNBIAS's pCTR) are applied by
  * `trainingSource`; this one is synchronous and needs nothing but the data.
  */
 export function sourceFor(def: ComponentDef, data: SampleSource): SampleSource {
@@ -63,26 +62,6 @@ export function rejectByPctr(pctr: Float32Array, quantile: number, rng: Rng): Ui
   const c = sorted[Math.min(sorted.length - 1, Math.floor(quantile * (sorted.length - 1)))]!;
   for (let i = 0; i < pctr.length; i++) accept[i] = rng.next() < Math.min(1, c / pctr[i]!) ? 1 : 0;
   return accept;
-}
-
-/** The labels a component's dense net trains on, from the batch's click and conversion. */
-export function labelsFor(def: ComponentDef, batch: Batch): { click: Float32Array; ctcvr: Float32Array } | { label: Float32Array } {
-  switch (def.target) {
-    case 'esmm':
-      return { click: batch.click, ctcvr: clickAndConversion(batch) };
-    case 'click':
-      return { label: batch.click };
-    case 'conversion':
-      return { label: batch.conversion };
-    case 'ctcvr':
-      return { label: clickAndConversion(batch) };
-  }
-}
-
-function clickAndConversion(batch: Batch): Float32Array {
-  const y = new Float32Array(batch.size);
-  for (let i = 0; i < batch.size; i++) y[i] = batch.click[i]! * batch.conversion[i]!;
-  return y;
 }
 
 function filterTest(filter: SampleFilter): (b: SampleBlock, i: number) => boolean {

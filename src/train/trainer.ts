@@ -15,7 +15,8 @@ import { EmbeddingThread, embeddingThreadByDefault } from '../sparse/embedding-t
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
-import { labelsFor, trainingSource } from './component-data.js';
+import { trainingSource } from './component-data.js';
+import { labelsOf } from '../models/labels.js';
 import { fnv1a32 } from '../util/fnv.js';
 import {
   captureModel,
@@ -369,9 +370,7 @@ async function trainStep(
 ): Promise<number> {
   const x = thread ? await thread.forward(batch) : component.pool(batch, 'train');
   const n = batch.size;
-  const weight = new Float32Array(n).fill(1);
-  const labels = labelsFor(component.def, batch);
-  const res = await component.net.trainStep(x, n, labels, weight);
+  const res = await component.net.trainStep(x, n, labelsOf(batch, component.net.labelNames));
   if (!Number.isFinite(res.loss)) {
     throw new Error(
       `training diverged in ${component.def.name}: loss is ${res.loss}; lower --lr (now the step's inputs had ${n} samples)`,
@@ -415,10 +414,10 @@ function runFingerprint(model: CvrModel, data: SampleSource, config: TrainConfig
   const firstBlockCrc = first
     ? crc32(new Uint8Array(first.click.buffer, first.click.byteOffset, first.count), crc32(new Uint8Array(first.sampleIds.buffer, first.sampleIds.byteOffset, first.count * 8)))
     : 0;
-  const { kind, seed, shape, spec } = model.config;
+  const { kind, seed, hyper, spec } = model.config;
   return JSON.parse(
     JSON.stringify({
-      model: { kind, seed, shape, spec, sampling: (model.config as { sampling?: unknown }).sampling ?? null },
+      model: { kind, seed, hyper, spec },
       training: {
         epochs: config.epochs,
         batchSize: config.batchSize,

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { prepareSplit } from '../../data/prepare.js';
-import { defaultSpec, inputWidth } from '../../features/spec.js';
+import { defaultSpec } from '../../features/spec.js';
 import { CvrModel } from '../../models/cvr-model.js';
-import type { ModelKind } from '../../models/model-kinds.js';
+import type { ModelKind } from '../../models/registry.js';
 import { saveModel } from '../../persist/model-dir.js';
 import { evaluateModel, type EvalResult } from '../../train/evaluate.js';
 import { trainModel } from '../../train/trainer.js';
@@ -70,7 +70,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     const model = await CvrModel.create({
       kind,
       spec,
-      shape: { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 },
+      hyper: { hidden: [360, 200, 80], dropout: 0 },
       seed,
     });
     try {

@@ -1,16 +1,17 @@
-import { inputWidth } from '../../features/spec.js';
-import { MODEL_KINDS, parseModelKind, type ModelKind } from '../../models/model-kinds.js';
+import { MODELS, modelDef, type ModelKind } from '../../models/registry.js';
 import { displayName } from '../../experiment/paper.js';
+import { resolveHyper } from '../../models/hyper.js';
 import { buildResults, markdownTable, tableNotes } from '../../experiment/results.js';
 import { estimatedWorkPerRun, runExperiment, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
 import { chooseChromium, writeReport } from '../../experiment/write-report.js';
 import { Progress } from '../../util/progress.js';
-import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
+import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, chooseSpec, loadSplit } from '../data-options.js';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, parseSampling } from '../sampling-options.js';
+import { MODEL_OPTIONS, modelOptionsHelp, parseModelHyper } from '../model-options.js';
 
-/** The paper's Table 2 order. */
+/** The paper's Table 2 order: its baselines first, ESMM last. */
 const PAPER_ORDER: readonly ModelKind[] = ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm'];
+const MODEL_KINDS = MODELS.map((m) => m.kind);
 
 export const EXPERIMENT_HELP = `esmm experiment --data DIR --out REPORT_DIR [options]
 
@@ -28,9 +29,6 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
   --batch-size B           samples per step (default 1024)
   --lr X                   learning rate (default 0.001)
   --optimizer adam|adagrad (default adam)
-  --hidden 360,200,80      tower layer sizes (default 360,200,80)
-  --dropout P              dropout after each hidden layer (default 0)
-${SAMPLING_HELP}
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
   --train-split NAME       (default train)
   --test-split NAME        (default test)
@@ -41,6 +39,9 @@ ${SAMPLING_HELP}
   --format auto|aliccp|paddlerec|csv
   --strict                 stop at the first bad input line instead of counting it
   -q, --quiet              no progress output
+
+A model option applies to every listed model that declares it.
+${modelOptionsHelp()}
 `;
 
 export const EXPERIMENT_OPTIONS: Options = {
@@ -53,9 +54,7 @@ export const EXPERIMENT_OPTIONS: Options = {
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
-  hidden: { type: 'string' },
-  dropout: { type: 'string' },
-  ...SAMPLING_OPTIONS,
+  ...MODEL_OPTIONS,
   spec: { type: 'string' },
   'train-split': { type: 'string' },
   'test-split': { type: 'string' },
@@ -70,7 +69,7 @@ export function parseModelList(s: string | undefined, command: string): { kinds:
   if (names.length === 0) throw new UsageError(`--models needs at least one of ${MODEL_KINDS.join(', ')}`, command);
   const kinds = names.map((n) => {
     try {
-      return parseModelKind(n);
+      return modelDef(n).kind;
     } catch (e) {
       throw new UsageError(`--models: ${(e as Error).message}`, command);
     }
@@ -89,15 +88,13 @@ export async function experimentCommand(argv: string[]): Promise<void> {
   const { kinds, names } = parseModelList(optString(v, 'models'), cmd);
   const runs = numberOpt(v, 'runs', 10, cmd, { min: 1, max: 1000, integer: true });
   const seed = numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1 - runs, integer: true });
-  const sampling = parseSampling(v, cmd);
+  const hyper = parseModelHyper(v, kinds, cmd);
   const training = {
     epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
     optimizer: choiceOpt(v, 'optimizer', ['adam', 'adagrad'] as const, 'adam', cmd),
   };
-  const hidden = layersOpt(v, 'hidden', [360, 200, 80], cmd);
-  const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
   const chromium = chooseChromium(optString(v, 'browser') ?? 'auto');
   const quiet = v.quiet === true;
@@ -113,13 +110,12 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     models: kinds,
     runs,
     seed,
-    shape: { inputDim: inputWidth(spec), hidden, dropout },
+    hyper: Object.fromEntries(kinds.map((k) => [k, resolveHyper(modelDef(k).hyper, hyper[k] ?? {}, `--model ${k}`)])),
     training,
-    sampling,
     threads,
   };
   // Work = training and evaluation samples (the bar's rate and ETA are in those).
-  const total = estimatedWorkPerRun(train, test, config) * runs;
+  const total = estimatedWorkPerRun(train, test, spec, config) * runs;
   const progress = new Progress({ label: 'experiment', total, unit: 'samples', quiet, logEvery: 30 });
   const records = await runExperiment(train, test, spec, config, {
     onProgress: (done, _total, what) => progress.update(done, what),

@@ -2,24 +2,23 @@ import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from
 import { dirname, join, relative, resolve } from 'node:path';
 import { describeSplitFiles, missingSplitMessage } from '../../data/split-files.js';
 import { CvrModel } from '../../models/cvr-model.js';
-import { MODEL_KINDS, SAMPLED_KINDS } from '../../models/model-kinds.js';
-import { inputWidth } from '../../features/spec.js';
+import { MODEL_KINDS } from '../../models/registry.js';
 import { saveModel } from '../../persist/model-dir.js';
 import { CheckpointStore } from '../../train/checkpoint.js';
 import { evaluateModel } from '../../train/evaluate.js';
 import { SHUFFLE_MODES } from '../../train/shuffle.js';
 import { trainModel, type CheckpointConfig } from '../../train/trainer.js';
-import { UsageError, choiceOpt, layersOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
+import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
-import { SAMPLING_FLAGS, SAMPLING_HELP, SAMPLING_OPTIONS, parseSampling } from '../sampling-options.js';
+import { MODEL_OPTIONS, modelKindsHelp, modelOptionsHelp, parseModelHyper } from '../model-options.js';
 
 export const TRAIN_HELP = `esmm train --data DIR --out MODEL_DIR [options]
 
 Trains a model on the train split of DIR (raw Ali-CCP files, PaddleRec or CSV; prepared into a
 binary cache on first use) and saves it to MODEL_DIR.
 
-  --model KIND             esmm (default), base (the paper's BASE: CTR net + CVR net on clicks),
-                           aman, oversampling, unbias, division, esmm-ns (see README, Experiments)
+  --model KIND             the model (default esmm; docs/models.md):
+${modelKindsHelp('                             ')}
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
   --epochs E               passes over the data (default 1)
   --batch-size B           samples per step (default 1024)
@@ -28,10 +27,7 @@ binary cache on first use) and saves it to MODEL_DIR.
   --seed S                 seed of weights and data order (default 1)
   --shuffle group|sample   order within a block: runs of up to 8 impressions of one session
                            (default; its common features pooled once per run) or every impression
-                           on its own (README, "Training order")
-  --hidden 360,200,80      tower layer sizes (default 360,200,80)
-  --dropout P              dropout after each hidden layer (default 0)
-${SAMPLING_HELP}
+                           on its own (docs/models.md, "Training order")
   --threads T              onnxruntime threads (default 2); with 2 or more, the embedding side
                            (pooling, its backward, sparse Adam) also runs on 2 threads
   --split NAME             split to train on (default train)
@@ -48,6 +44,8 @@ Checkpoints (a run of hours survives a crash):
   --resume                 continue from the newest checkpoint in that folder that verifies; pass
                            the same options as the interrupted run. The result is bit for bit
                            what the uninterrupted run would have saved.
+
+${modelOptionsHelp()}
 `;
 
 export const TRAIN_OPTIONS: Options = {
@@ -61,9 +59,7 @@ export const TRAIN_OPTIONS: Options = {
   optimizer: { type: 'string' },
   seed: { type: 'string' },
   shuffle: { type: 'string' },
-  hidden: { type: 'string' },
-  dropout: { type: 'string' },
-  ...SAMPLING_OPTIONS,
+  ...MODEL_OPTIONS,
   threads: { type: 'string' },
   split: { type: 'string' },
   'eval-split': { type: 'string' },
@@ -87,11 +83,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     seed: numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1, integer: true }),
     shuffle: choiceOpt(v, 'shuffle', SHUFFLE_MODES, 'group', cmd),
   };
-  const hidden = layersOpt(v, 'hidden', [360, 200, 80], cmd);
-  const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });
-  const sampling = parseSampling(v, cmd);
-  const misplaced = SAMPLING_FLAGS.find(([flag, owner]) => v[flag] !== undefined && owner !== kind);
-  if (misplaced) throw new UsageError(`--${misplaced[0]} applies to --model ${misplaced[1]} only (this is --model ${kind})`, cmd);
+  const hyper = parseModelHyper(v, [kind], cmd)[kind] ?? {};
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
   const quiet = v.quiet === true;
   const checkpoints = checkpointOptions(v, out, cmd);
@@ -105,10 +97,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
 
   const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'train', cmd);
   const spec = chooseSpec(v, split);
-  const model = await CvrModel.create(
-    { kind, spec, shape: { inputDim: inputWidth(spec), hidden, dropout }, seed: training.seed, ...(SAMPLED_KINDS.includes(kind) ? { sampling } : {}) },
-    { threads },
-  );
+  const model = await CvrModel.create({ kind, spec, hyper, seed: training.seed }, { threads });
   try {
     const result = await trainModel(model, split, { ...training, quiet, embeddingThread: threads >= 2, ...(checkpoints ? { checkpoints } : {}) });
     if (result.resumedFrom && !quiet) process.stderr.write(`resumed from ${result.resumedFrom.path} (step ${result.resumedFrom.globalStep})\n`);
@@ -123,7 +112,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     }
     try {
       saveModel(model, out, {
-        training: { ...training, model: kind, hidden, dropout, data: dataDir, split: split.split, format: split.format },
+        training: { ...training, model: kind, data: dataDir, split: split.split, format: split.format },
         metrics,
       });
     } catch (e) {

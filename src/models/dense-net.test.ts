@@ -1,66 +1,80 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gradName } from '../nn/autodiff.js';
-import { checkGraphGradients, formatComparison, signedFeed, uniformFeed, type DoubleFeeds } from '../nn/gradient-check.js';
+import { checkGraphGradients, formatComparison, signedFeed, type DoubleFeeds } from '../nn/gradient-check.js';
 import { OrtSession, type HostTensor } from '../nn/session.js';
 import { Rng } from '../util/rng.js';
-import {
-  DenseNet,
-  buildDenseGraph,
-  buildInferenceModel,
-  buildTrainingGraph,
-  buildTrainingModel,
-  initParams,
-  maskShapes,
-  paramNames,
-  paramShapes,
-  validateSpec,
-  type DenseSpec,
-  type ParamSet,
-} from './dense.js';
+import { buildDenseGraph, buildTrainingGraph, initParams, paramDecls, type ParamSet } from './dense-graph.js';
+import { DenseNet } from './dense-net.js';
+import type { DenseArch } from './definition.js';
+import { esmmArch } from './kinds/esmm.js';
+import { towerSlice } from './layers.js';
+import { singleTower } from './nets.js';
+import { toOnnxModel } from '../nn/onnx.js';
 
-const ESMM: DenseSpec = { kind: 'esmm', inputDim: 6, hidden: [5, 4], dropout: 0.3 };
-const SINGLE: DenseSpec = { kind: 'single', inputDim: 6, hidden: [5, 4], dropout: 0.3 };
+/** The three dense graphs of the paper's models, at test size. */
+interface Case {
+  kind: 'esmm' | 'single' | 'esmm-ns';
+  arch: DenseArch;
+  inputDim: number;
+  hidden: number[];
+  dropout: number;
+}
+const shape = (dropout: number) => ({ hidden: [5, 4], dropout });
+const esmmCase = (dropout = 0.3, inputDim = 6, hidden = [5, 4]): Case => ({ kind: 'esmm', arch: esmmArch({ hidden, dropout }, (_g, x) => [x, x]), inputDim, hidden, dropout });
+const singleCase = (dropout = 0.3, inputDim = 6, hidden = [5, 4]): Case => ({ kind: 'single', arch: singleTower('click', { hidden, dropout }), inputDim, hidden, dropout });
 /** 3 fields, 2 values per field and tower: x = [f0 ctr(2) | f0 cvr(2) | f1 ctr | f1 cvr | f2 ctr | f2 cvr]. */
-const ESMM_NS: DenseSpec = { kind: 'esmm-ns', inputDim: 12, hidden: [5, 4], dropout: 0.3, fieldDim: 2 };
+const esmmNsCase = (dropout = 0.3): Case => ({
+  kind: 'esmm-ns',
+  arch: esmmArch(shape(dropout), (g, x) => [towerSlice(g, x, 2, 2, 0), towerSlice(g, x, 2, 2, 1)]),
+  inputDim: 12,
+  hidden: [5, 4],
+  dropout,
+});
+const ESMM = esmmCase();
+const SINGLE = singleCase();
+const ESMM_NS = esmmNsCase();
+const paramNames = (c: Case) => paramDecls(c.arch, c.inputDim).map((d) => d.name);
+const init = (c: Case, rng: Rng): ParamSet => initParams(paramDecls(c.arch, c.inputDim), rng);
+const trainingModel = (c: Case, elem: 'float' | 'double') => toOnnxModel(buildTrainingGraph(c.arch, c.inputDim, elem));
+const inferenceModel = (c: Case, params?: ParamSet, elem: 'float' | 'double' = 'float') =>
+  toOnnxModel(buildDenseGraph(c.arch, c.inputDim, { training: false, elemType: elem, ...(params ? { params } : {}) }));
 const BATCH = 7;
 
 /** Double feeds for a training graph: params (with non-zero biases), masks, x, labels, weights. */
-function trainingFeeds(spec: DenseSpec, seed: number): DoubleFeeds {
+function trainingFeeds(spec: Case, seed: number): DoubleFeeds {
   const rng = new Rng(seed);
   const feeds: DoubleFeeds = {};
-  for (const [name, p] of initParams(spec, rng)) {
+  for (const [name, p] of init(spec, rng)) {
     const data = Float64Array.from(p.data);
     if (p.dims.length === 1) for (let i = 0; i < data.length; i++) data[i] = 0.2 * (rng.next() - 0.5);
     feeds[name] = { data, dims: p.dims };
   }
   const keep = 1 - spec.dropout;
-  for (const [name, width] of maskShapes(spec)) {
+  for (const d of buildDenseGraph(spec.arch, spec.inputDim, { training: true }).dropouts) {
+    const width = d.shape[1] as number;
     const data = Float64Array.from({ length: BATCH * width }, () => (rng.next() < keep ? 1 / keep : 0));
-    feeds[name] = { data, dims: [BATCH, width] };
+    feeds[d.mask] = { data, dims: [BATCH, width] };
   }
   feeds.x = signedFeed(rng, [BATCH, spec.inputDim], 0.1, 1.5);
   const click = Float64Array.from({ length: BATCH }, (_, i) => i % 2);
   const conversion = Float64Array.from(click, (c, i) => (c && i % 3 === 0 ? 1 : 0));
-  if (spec.kind !== 'single') {
-    feeds.click = { data: click, dims: [BATCH] };
-    feeds.ctcvr = { data: conversion, dims: [BATCH] };
-  } else feeds.label = { data: click, dims: [BATCH] };
-  feeds.weight = uniformFeed(rng, [BATCH], 0.5, 2);
+  feeds.click = { data: click, dims: [BATCH] };
+  if (spec.kind !== 'single') feeds.ctcvr = { data: conversion, dims: [BATCH] };
   return feeds;
 }
 
 /** The part of x row r that a tower reads: all of it, or (esmm-ns) its fieldDim values of every field. */
-function towerInput(spec: DenseSpec, x: Float64Array, r: number, tower: string): number[] {
+function towerInput(spec: Case, x: Float64Array, r: number, tower: string): number[] {
   const row = Array.from(x.subarray(r * spec.inputDim, (r + 1) * spec.inputDim));
   if (spec.kind !== 'esmm-ns') return row;
-  const d = spec.fieldDim!;
+  const d = 2;
   const half = tower === 'ctr' ? 0 : 1;
   return row.filter((_, j) => Math.floor(j / d) % 2 === half);
 }
 
 /** Tower logits computed in plain JS: the reference the graphs must agree with. */
-function referenceLogit(spec: DenseSpec, feeds: DoubleFeeds, tower: string, withMasks: boolean): number[] {
+function referenceLogit(spec: Case, feeds: DoubleFeeds, tower: string, withMasks: boolean): number[] {
   const x = feeds.x!.data;
   const logits: number[] = [];
   for (let r = 0; r < BATCH; r++) {
@@ -85,12 +99,11 @@ function referenceLogit(spec: DenseSpec, feeds: DoubleFeeds, tower: string, with
 const sigmoid = (l: number) => 1 / (1 + Math.exp(-l));
 const logitCe = (y: number, l: number) => Math.log1p(Math.exp(l)) - y * l;
 
-function referenceLoss(spec: DenseSpec, feeds: DoubleFeeds): { loss: number; outputs: Record<string, number[]> } {
-  const w = feeds.weight!.data;
+function referenceLoss(spec: Case, feeds: DoubleFeeds): { loss: number; outputs: Record<string, number[]> } {
   if (spec.kind === 'single') {
     const l = referenceLogit(spec, feeds, 'net', true);
-    const y = feeds.label!.data;
-    const loss = l.reduce((acc, li, i) => acc + w[i]! * logitCe(y[i]!, li), 0) / BATCH;
+    const y = feeds.click!.data;
+    const loss = l.reduce((acc, li, i) => acc + logitCe(y[i]!, li), 0) / BATCH;
     return { loss, outputs: { p: l.map(sigmoid) } };
   }
   const ctr = referenceLogit(spec, feeds, 'ctr', true);
@@ -102,7 +115,7 @@ function referenceLoss(spec: DenseSpec, feeds: DoubleFeeds): { loss: number; out
   let loss = 0;
   for (let i = 0; i < BATCH; i++) {
     const p = Math.min(Math.max(pctcvr[i]!, 1e-7), 1 - 1e-7);
-    loss += w[i]! * (logitCe(click[i]!, ctr[i]!) - (z[i]! * Math.log(p) + (1 - z[i]!) * Math.log(1 - p)));
+    loss += (logitCe(click[i]!, ctr[i]!) - (z[i]! * Math.log(p) + (1 - z[i]!) * Math.log(1 - p)));
   }
   return { loss: loss / BATCH, outputs: { pctr, pcvr, pctcvr } };
 }
@@ -132,11 +145,12 @@ test('parameter names, dims and a deterministic initialization', () => {
     'ctr.w0', 'ctr.b0', 'ctr.w1', 'ctr.b1', 'ctr.w2', 'ctr.b2',
     'cvr.w0', 'cvr.b0', 'cvr.w1', 'cvr.b1', 'cvr.w2', 'cvr.b2',
   ]);
-  assert.deepEqual(paramShapes(SINGLE).get('net.w1'), [5, 4]);
-  assert.deepEqual(paramShapes(SINGLE).get('net.b2'), [1]);
-  const a = initParams(ESMM, new Rng(1));
-  const b = initParams(ESMM, new Rng(1));
-  const c = initParams(ESMM, new Rng(2));
+  const decls = paramDecls(SINGLE.arch, SINGLE.inputDim);
+  assert.deepEqual(decls.find((d) => d.name === 'net.w1')!.dims, [5, 4]);
+  assert.deepEqual(decls.find((d) => d.name === 'net.b2')!.dims, [1]);
+  const a = init(ESMM, new Rng(1));
+  const b = init(ESMM, new Rng(1));
+  const c = init(ESMM, new Rng(2));
   assert.deepEqual([...a.keys()], paramNames(ESMM));
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.get('ctr.w0')!.data, c.get('ctr.w0')!.data);
@@ -147,23 +161,25 @@ test('parameter names, dims and a deterministic initialization', () => {
   assert.ok(w0.every((v) => Math.abs(v) <= Math.sqrt(6 / 6)) && w0.some((v) => Math.abs(v) > Math.sqrt(6 / 11)));
   assert.ok(w2.every((v) => Math.abs(v) <= Math.sqrt(6 / 5)));
   // No hidden layer: logistic regression, and no dropout masks to feed.
-  const linear: DenseSpec = { kind: 'single', inputDim: 3, hidden: [], dropout: 0.5 };
+  const linear = singleCase(0.5, 3, []);
   assert.deepEqual(paramNames(linear), ['net.w0', 'net.b0']);
-  assert.deepEqual(buildTrainingGraph(linear).inputs, ['x', 'net.w0', 'net.b0', 'label', 'weight']);
-  assert.throws(() => paramNames({ ...ESMM, dropout: 1 }), /dropout must be in \[0, 1\)/);
-  assert.throws(() => paramNames({ ...ESMM, hidden: [3, 0] }), /hidden widths must be positive integers/);
+  assert.deepEqual(buildTrainingGraph(linear.arch, 3).inputs, ['x', 'net.w0', 'net.b0', 'click']);
 });
 
 test('graph interfaces: training inputs/outputs, and the inference graph without masks or labels', () => {
-  const train = buildTrainingGraph(ESMM);
+  const train = buildTrainingGraph(ESMM.arch, ESMM.inputDim);
   const params = paramNames(ESMM);
-  assert.deepEqual(train.inputs, ['x', ...params, 'ctr.mask0', 'ctr.mask1', 'cvr.mask0', 'cvr.mask1', 'click', 'ctcvr', 'weight']);
+  assert.deepEqual(
+    [...train.inputs].sort(),
+    ['x', ...params, 'ctr.mask0', 'ctr.mask1', 'cvr.mask0', 'cvr.mask1', 'click', 'ctcvr'].sort(),
+  );
+  assert.deepEqual(train.labels, ['click', 'ctcvr']);
+  assert.deepEqual(train.dropouts.map((d) => d.mask), ['ctr.mask0', 'ctr.mask1', 'cvr.mask0', 'cvr.mask1']);
   assert.deepEqual(train.outputs, ['pctr', 'pcvr', 'pctcvr', 'loss', ...params.map(gradName), 'grad:x']);
-  assert.deepEqual(buildTrainingGraph({ ...SINGLE, dropout: 0 }).inputs, ['x', ...paramNames(SINGLE), 'label', 'weight']);
-  const infer = buildDenseGraph(ESMM, { training: false });
-  assert.deepEqual(infer.inputs, ['x', ...params]);
+  const infer = buildDenseGraph(ESMM.arch, ESMM.inputDim, { training: false });
+  assert.deepEqual([...infer.inputs].sort(), ['x', ...params].sort());
   assert.deepEqual(infer.outputs, ['pctr', 'pcvr', 'pctcvr']);
-  const baked = buildDenseGraph(SINGLE, { training: false, params: initParams(SINGLE, new Rng(1)) });
+  const baked = buildDenseGraph(SINGLE.arch, SINGLE.inputDim, { training: false, params: init(SINGLE, new Rng(1)) });
   assert.deepEqual(baked.inputs, ['x']);
   assert.deepEqual([...baked.initializers.keys()].filter((k) => k.startsWith('net.')), paramNames(SINGLE));
 });
@@ -171,7 +187,7 @@ test('graph interfaces: training inputs/outputs, and the inference graph without
 for (const spec of [ESMM, SINGLE, ESMM_NS])
   test(`${spec.kind}: the training graph's loss and predictions match a plain-JS reference`, async () => {
     const feeds = trainingFeeds(spec, 21);
-    const out = await runOnce(buildTrainingModel(spec, 'double'), feeds);
+    const out = await runOnce(trainingModel(spec, 'double'), feeds);
     const ref = referenceLoss(spec, feeds);
     assertClose(out.loss!.data, [ref.loss], 1e-12, 'loss');
     for (const [name, values] of Object.entries(ref.outputs)) assertClose(out[name]!.data, values, 1e-12, name);
@@ -180,20 +196,21 @@ for (const spec of [ESMM, SINGLE, ESMM_NS])
 for (const spec of [ESMM, SINGLE, ESMM_NS])
   test(`${spec.kind}: gradients w.r.t. every parameter and x match central differences (float64, dropout masks)`, async () => {
     const feeds = trainingFeeds(spec, 22);
-    const graph = buildDenseGraph(spec, { elemType: 'double', training: true });
+    const graph = buildDenseGraph(spec.arch, spec.inputDim, { elemType: 'double', training: true });
     const wrt = [...paramNames(spec), 'x'];
     const result = await checkGraphGradients(graph, 'loss', feeds, wrt);
     assert.equal(result.failures.length, 0, formatComparison(result.worst));
     assert.equal(result.checked, wrt.reduce((a, n) => a + feeds[n]!.data.length, 0));
   });
 
-test('esmm-ns: each tower has its own inputs; the spec must lay out one vector per field and tower', async () => {
-  assert.deepEqual(paramShapes(ESMM_NS).get('ctr.w0'), [6, 5]);
-  assert.deepEqual(paramShapes(ESMM_NS).get('cvr.w0'), [6, 5]);
+test('esmm-ns: each tower reads its own halves of x', async () => {
+  const decls = paramDecls(ESMM_NS.arch, ESMM_NS.inputDim);
+  assert.deepEqual(decls.find((d) => d.name === 'ctr.w0')!.dims, [6, 5]);
+  assert.deepEqual(decls.find((d) => d.name === 'cvr.w0')!.dims, [6, 5]);
   // Changing the CVR halves of x leaves pCTR alone and moves pCVR; the CTR halves the other way.
-  const spec = { ...ESMM_NS, dropout: 0 };
+  const spec = esmmNsCase(0);
   const feeds = trainingFeeds(spec, 25);
-  const model = buildInferenceModel(spec, undefined, 'double');
+  const model = inferenceModel(spec, undefined, 'double');
   const inputs = (x: Float64Array) => {
     const f: DoubleFeeds = { x: { data: x, dims: [BATCH, spec.inputDim] } };
     for (const name of paramNames(spec)) f[name] = feeds[name]!;
@@ -207,22 +224,19 @@ test('esmm-ns: each tower has its own inputs; the spec must lay out one vector p
     assert.deepEqual(moved[same]!.data, base[same]!.data, `${same} must not read the ${half ? 'CVR' : 'CTR'} half`);
     assert.notDeepEqual(moved[changed]!.data, base[changed]!.data);
   }
-  assert.throws(() => validateSpec({ ...ESMM_NS, fieldDim: undefined }), /esmm-ns net needs fieldDim/);
-  assert.throws(() => validateSpec({ ...ESMM_NS, fieldDim: 4 }), /inputDim 12 is not fields × 2 × fieldDim 4/);
+  assert.throws(() => paramDecls(esmmArch(shape(0), (g, x) => [towerSlice(g, x, 4, 2, 0), x]), 12), /x of width 12 is not fields × 2 × 4/);
 });
-
 test('the ESMM loss reaches the CVR tower only through pCTCVR (no direct CVR loss)', async () => {
   // With every ctcvr label 0, the loss falls as pCVR falls; with pCTR fixed, CE(click, pCTR) is
   // untouched, so the whole gradient on the CVR tower comes from the pCTCVR term.
-  const feeds = trainingFeeds({ ...ESMM, dropout: 0 }, 23);
+  const feeds = trainingFeeds(esmmCase(0), 23);
   feeds.ctcvr = { data: new Float64Array(BATCH), dims: [BATCH] };
-  const out = await runOnce(buildTrainingModel({ ...ESMM, dropout: 0 }, 'double'), feeds);
+  const out = await runOnce(trainingModel(esmmCase(0), 'double'), feeds);
   const pctr = out.pctr!.data;
   const pcvr = out.pcvr!.data;
-  const w = feeds.weight!.data;
-  // d loss / d cvr.b2 = mean_i w_i * d(-log(1 - pctr pcvr))/d logit_cvr = mean_i w_i pctr pcvr (1 - pcvr) / (1 - pctr pcvr).
+  // d loss / d cvr.b2 = mean_i d(-log(1 - pctr pcvr))/d logit_cvr = mean_i pctr pcvr (1 - pcvr) / (1 - pctr pcvr).
   let expected = 0;
-  for (let i = 0; i < BATCH; i++) expected += (w[i]! * pctr[i]! * pcvr[i]! * (1 - pcvr[i]!)) / (1 - pctr[i]! * pcvr[i]!);
+  for (let i = 0; i < BATCH; i++) expected += (pctr[i]! * pcvr[i]! * (1 - pcvr[i]!)) / (1 - pctr[i]! * pcvr[i]!);
   assertClose(out[gradName('cvr.b2')]!.data, [expected / BATCH], 1e-12, 'grad:cvr.b2');
 });
 
@@ -233,15 +247,15 @@ test('the float32 training graph agrees with the float64 one to ~1e-4', async ()
   for (const [name, f] of Object.entries(feeds64)) feeds32[name] = { data: Float32Array.from(f.data), dims: f.dims };
   // Compare both on the float32-rounded inputs.
   for (const [name, f] of Object.entries(feeds32)) feeds64[name] = { data: Float64Array.from(f.data), dims: f.dims };
-  const out64 = await runOnce(buildTrainingModel(spec, 'double'), feeds64);
-  const out32 = await runOnce(buildTrainingModel(spec, 'float'), feeds32);
+  const out64 = await runOnce(trainingModel(spec, 'double'), feeds64);
+  const out32 = await runOnce(trainingModel(spec, 'float'), feeds32);
   assert.ok(out32.loss!.data instanceof Float32Array);
   for (const name of ['loss', 'pctr', 'pcvr', 'pctcvr', ...[...paramNames(spec), 'x'].map(gradName)])
     assertClose(out32[name]!.data, out64[name]!.data, 1e-4, name);
 });
 
 /** A small synthetic ESMM problem: click and conversion depend on x through fixed directions. */
-function syntheticBatch(spec: DenseSpec, n: number, seed: number) {
+function syntheticBatch(spec: { inputDim: number }, n: number, seed: number) {
   const rng = new Rng(seed);
   const x = Float32Array.from({ length: n * spec.inputDim }, () => rng.normal());
   const click = new Float32Array(n);
@@ -251,7 +265,7 @@ function syntheticBatch(spec: DenseSpec, n: number, seed: number) {
     click[i] = rng.next() < sigmoid(2 * row[0]! - row[1]!) ? 1 : 0;
     ctcvr[i] = click[i]! && rng.next() < sigmoid(2 * row[2]!) ? 1 : 0;
   }
-  return { x, click, ctcvr, weight: new Float32Array(n).fill(1) };
+  return { x, click, ctcvr };
 }
 
 function sgd(params: ParamSet, grads: Map<string, Float32Array>, lr: number): void {
@@ -262,13 +276,13 @@ function sgd(params: ParamSet, grads: Map<string, Float32Array>, lr: number): vo
 }
 
 test('DenseNet: plain SGD steps lower the loss on a synthetic problem', async () => {
-  const spec: DenseSpec = { kind: 'esmm', inputDim: 8, hidden: [16, 8], dropout: 0 };
-  const net = await DenseNet.create(spec, initParams(spec, new Rng(4)), { threads: 1 });
+  const spec = esmmCase(0, 8, [16, 8]);
+  const net = await DenseNet.create(spec.arch, spec.inputDim, init(spec, new Rng(4)), { threads: 1 });
   try {
     const data = syntheticBatch(spec, 256, 5);
     const losses: number[] = [];
     for (let step = 0; step < 40; step++) {
-      const r = await net.trainStep(data.x, 256, { click: data.click, ctcvr: data.ctcvr }, data.weight);
+      const r = await net.trainStep(data.x, 256, { click: data.click, ctcvr: data.ctcvr });
       assert.equal(r.gradX.length, 256 * spec.inputDim);
       assert.equal(r.outputs.pctcvr!.length, 256);
       losses.push(r.loss);
@@ -288,14 +302,14 @@ test('DenseNet: plain SGD steps lower the loss on a synthetic problem', async ()
 });
 
 test('DenseNet: the same seed gives identical losses and parameters; another seed other dropout', async () => {
-  const spec: DenseSpec = { kind: 'esmm', inputDim: 8, hidden: [16, 8], dropout: 0.4 };
+  const spec = esmmCase(0.4, 8, [16, 8]);
   const data = syntheticBatch(spec, 64, 6);
   const run = async (seed: number) => {
-    const net = await DenseNet.create(spec, initParams(spec, new Rng(7)), { threads: 1, seed });
+    const net = await DenseNet.create(spec.arch, spec.inputDim, init(spec, new Rng(7)), { threads: 1, seed });
     try {
       const losses: number[] = [];
       for (let step = 0; step < 5; step++) {
-        const r = await net.trainStep(data.x, 64, { click: data.click, ctcvr: data.ctcvr }, data.weight);
+        const r = await net.trainStep(data.x, 64, { click: data.click, ctcvr: data.ctcvr });
         losses.push(r.loss);
         sgd(net.params, r.grads, 0.1);
       }
@@ -315,13 +329,13 @@ test('DenseNet: the same seed gives identical losses and parameters; another see
 test('DenseNet: dropout keeps about 1 - p of the units, scaled by 1 / (1 - p)', async () => {
   // x = 1 → hidden unit j = mask_j (w0 = 1, b0 = 0), logit = 0.001 Σ mask_j; with label 0 and
   // weight 1, d loss / d w1[j] = p · mask_j, so the gradient shows the mask.
-  const spec: DenseSpec = { kind: 'single', inputDim: 1, hidden: [2000], dropout: 0.25 };
-  const params = initParams(spec, new Rng(8));
+  const spec = singleCase(0.25, 1, [2000]);
+  const params = init(spec, new Rng(8));
   params.get('net.w0')!.data.fill(1);
   params.get('net.w1')!.data.fill(0.001);
-  const net = await DenseNet.create(spec, params, { threads: 1, seed: 3 });
+  const net = await DenseNet.create(spec.arch, spec.inputDim, params, { threads: 1, seed: 3 });
   try {
-    const r = await net.trainStep(Float32Array.of(1), 1, { label: Float32Array.of(0) }, Float32Array.of(1));
+    const r = await net.trainStep(Float32Array.of(1), 1, { click: Float32Array.of(0) });
     const p = r.outputs.p![0]!;
     const mask = Array.from(r.grads.get('net.w1')!, (g) => g / p);
     const kept = mask.filter((m) => m !== 0);
@@ -334,14 +348,14 @@ test('DenseNet: dropout keeps about 1 - p of the units, scaled by 1 / (1 - p)', 
 });
 
 test('DenseNet: a baked inference model predicts what predict() does; partial batches work', async () => {
-  for (const spec of [{ ...ESMM, dropout: 0.5 }, SINGLE, ESMM_NS]) {
-    const params = initParams(spec, new Rng(9));
+  for (const spec of [esmmCase(0.5), SINGLE, ESMM_NS]) {
+    const params = init(spec, new Rng(9));
     for (const [, p] of params) if (p.dims.length === 1) p.data.fill(0.05);
-    const net = await DenseNet.create(spec, params, { threads: 1 });
+    const net = await DenseNet.create(spec.arch, spec.inputDim, params, { threads: 1 });
     try {
       const x = Float32Array.from({ length: 5 * spec.inputDim }, (_, i) => Math.sin(i));
       const predicted = await net.predict(x, 5);
-      const baked = await runOnce(buildInferenceModel(spec, params), { x: { data: x, dims: [5, spec.inputDim] } });
+      const baked = await runOnce(inferenceModel(spec, params), { x: { data: x, dims: [5, spec.inputDim] } });
       for (const [name, values] of Object.entries(predicted)) assertClose(baked[name]!.data, values, 1e-6, name);
       const partial = await net.predict(x.subarray(0, 2 * spec.inputDim), 2);
       for (const [name, values] of Object.entries(partial)) assertClose(values, predicted[name]!.subarray(0, 2), 1e-6, name);
@@ -353,9 +367,9 @@ test('DenseNet: a baked inference model predicts what predict() does; partial ba
 
 test('DenseNet in predict mode: weights baked in, the same predictions as train mode; it refuses to train', async () => {
   for (const spec of [ESMM, SINGLE, ESMM_NS]) {
-    const params = initParams(spec, new Rng(4));
-    const trainMode = await DenseNet.create(spec, params, { threads: 1 });
-    const predictMode = await DenseNet.create(spec, params, { threads: 1, mode: 'predict' });
+    const params = init(spec, new Rng(4));
+    const trainMode = await DenseNet.create(spec.arch, spec.inputDim, params, { threads: 1 });
+    const predictMode = await DenseNet.create(spec.arch, spec.inputDim, params, { threads: 1, mode: 'predict' });
     try {
       assert.equal(trainMode.mode, 'train');
       assert.equal(predictMode.mode, 'predict');
@@ -366,8 +380,7 @@ test('DenseNet in predict mode: weights baked in, the same predictions as train 
         for (const [name, values] of Object.entries(expected)) assertClose(actual[name]!, values, 1e-6, `${spec.kind} ${name} batch ${n}`);
       }
       const one = new Float32Array(1);
-      const labels = spec.kind === 'single' ? { label: one } : { click: one, ctcvr: one };
-      await assert.rejects(predictMode.trainStep(new Float32Array(spec.inputDim), 1, labels, one), /loaded for prediction only/);
+      await assert.rejects(predictMode.trainStep(new Float32Array(spec.inputDim), 1, { click: one, ctcvr: one }), /loaded for prediction only/);
     } finally {
       await trainMode.release();
       await predictMode.release();
@@ -376,12 +389,12 @@ test('DenseNet in predict mode: weights baked in, the same predictions as train 
 });
 
 test('DenseNet: extreme logits keep the loss and gradients finite (float32)', async () => {
-  const spec: DenseSpec = { kind: 'esmm', inputDim: 6, hidden: [5, 4], dropout: 0 };
-  const net = await DenseNet.create(spec, initParams(spec, new Rng(12)), { threads: 1 });
+  const spec = esmmCase(0);
+  const net = await DenseNet.create(spec.arch, spec.inputDim, init(spec, new Rng(12)), { threads: 1 });
   try {
     const x = Float32Array.from({ length: 4 * 6 }, (_, i) => (i % 2 ? 1 : -1) * 1e4 * (1 + (i % 5)));
     const labels = { click: Float32Array.of(1, 0, 1, 0), ctcvr: Float32Array.of(1, 0, 0, 0) };
-    const r = await net.trainStep(x, 4, labels, new Float32Array(4).fill(1));
+    const r = await net.trainStep(x, 4, labels);
     assert.ok(Number.isFinite(r.loss) && r.loss > 1, `loss ${r.loss}`);
     for (const [name, g] of r.grads) assert.ok(g.every(Number.isFinite), `grad:${name} has a non-finite value`);
     assert.ok(r.gradX.every(Number.isFinite));
@@ -390,19 +403,19 @@ test('DenseNet: extreme logits keep the loss and gradients finite (float32)', as
   }
 });
 
-test('DenseNet: refuses wrong parameters, label kinds and lengths', async () => {
-  const params = initParams(SINGLE, new Rng(1));
-  await assert.rejects(DenseNet.create(ESMM, params), /dense parameters lack 'ctr.w0'/);
+test('DenseNet: refuses wrong parameters, missing labels and wrong lengths', async () => {
+  const params = init(SINGLE, new Rng(1));
+  await assert.rejects(DenseNet.create(ESMM.arch, ESMM.inputDim, params), /dense parameters lack 'ctr.w0'/);
   const bad: ParamSet = new Map(params);
   bad.set('net.w1', { dims: [4, 5], data: new Float32Array(20) });
-  await assert.rejects(DenseNet.create(SINGLE, bad), /'net.w1' has dims \[4, 5\].*needs \[5, 4\]/);
-  const net = await DenseNet.create(SINGLE, params, { threads: 1 });
+  await assert.rejects(DenseNet.create(SINGLE.arch, SINGLE.inputDim, bad), /'net.w1' has dims \[4, 5\].*needs \[5, 4\]/);
+  const net = await DenseNet.create(SINGLE.arch, SINGLE.inputDim, params, { threads: 1 });
   try {
     const x = new Float32Array(2 * 6);
     const one = new Float32Array(2);
-    await assert.rejects(net.trainStep(x, 2, { click: one, ctcvr: one }, one), /single-tower net trains on \{ label \}/);
-    await assert.rejects(net.trainStep(x, 3, { label: one }, one), /x has 12 values; batch 3 × inputDim 6 needs 18/);
-    await assert.rejects(net.trainStep(x, 2, { label: new Float32Array(3) }, one), /label has 3 values for a batch of 2/);
+    await assert.rejects(net.trainStep(x, 2, { ctcvr: one }), /reads label 'click', which was not given/);
+    await assert.rejects(net.trainStep(x, 3, { click: one }), /x has 12 values; batch 3 × inputDim 6 needs 18/);
+    await assert.rejects(net.trainStep(x, 2, { click: new Float32Array(3) }), /label 'click' has 3 values for a batch of 2/);
   } finally {
     await net.release();
   }

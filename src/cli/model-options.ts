@@ -1,0 +1,61 @@
+/**
+ * The model kinds' hyper-parameters as CLI flags, derived from their declarations
+ * (models/kinds/*.ts): the option table, the help text, and the parsing, shared by `esmm train`
+ * and `esmm experiment`. A flag that none of the chosen models declares is a usage error.
+ */
+import { flagName, hyperHelp, parseFlagValue, type HyperParam } from '../models/hyper.js';
+import { MODELS, modelDef } from '../models/registry.js';
+import { UsageError, type Options } from './args.js';
+
+/** Every kind's flags (parsed as strings, then checked against the chosen kinds' declarations). */
+export const MODEL_OPTIONS: Options = Object.fromEntries(
+  MODELS.flatMap((m) => Object.entries(m.hyper).map(([name, p]) => [flagName(name, p), { type: 'string' as const }])),
+);
+
+/** Help lines: flags several kinds share once, then each kind's own. */
+export function modelOptionsHelp(): string {
+  const owners = new Map<string, string[]>();
+  for (const m of MODELS) for (const [name, p] of Object.entries(m.hyper)) owners.set(flagName(name, p), [...(owners.get(flagName(name, p)) ?? []), m.kind]);
+  const lines: string[] = [];
+  const sharedByAll = MODELS[0] ? Object.entries(MODELS[0].hyper).filter(([n, p]) => owners.get(flagName(n, p))?.length === MODELS.length) : [];
+  if (sharedByAll.length > 0) lines.push('Model options (every kind):', ...hyperHelp(Object.fromEntries(sharedByAll)));
+  for (const m of MODELS) {
+    const own = Object.entries(m.hyper).filter(([n, p]) => (owners.get(flagName(n, p))?.length ?? 0) < MODELS.length);
+    if (own.length > 0) lines.push(`Model options, --model ${m.kind}:`, ...hyperHelp(Object.fromEntries(own)));
+  }
+  return lines.join('\n');
+}
+
+/** The --model list for help text: each kind with its one-line summary. */
+export function modelKindsHelp(indent: string): string {
+  const width = Math.max(...MODELS.map((m) => m.kind.length)) + 2;
+  return MODELS.map((m) => `${indent}${m.kind.padEnd(width)}${m.summary}`).join('\n');
+}
+
+/**
+ * The hyper-parameter values given on the command line, per kind of `kinds` that declares each
+ * flag (absent ones are left to the defaults). A flag no chosen kind declares is refused.
+ */
+export function parseModelHyper(v: Record<string, unknown>, kinds: readonly string[], command: string): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = Object.fromEntries(kinds.map((k) => [k, {}]));
+  const given = new Set(Object.keys(MODEL_OPTIONS).filter((flag) => v[flag] !== undefined));
+  for (const flag of given) {
+    let used = false;
+    for (const kind of kinds) {
+      const entry = Object.entries(modelDef(kind).hyper).find(([n, p]) => flagName(n, p) === flag) as [string, HyperParam] | undefined;
+      if (!entry) continue;
+      const [name, p] = entry;
+      try {
+        out[kind]![name] = parseFlagValue(name, p, String(v[flag]), `--model ${kind}`);
+      } catch (e) {
+        throw new UsageError((e as Error).message, command);
+      }
+      used = true;
+    }
+    if (!used) {
+      const owners = MODELS.filter((m) => Object.entries(m.hyper).some(([n, p]) => flagName(n, p) === flag)).map((m) => m.kind);
+      throw new UsageError(`--${flag} applies to --model ${owners.join(', ')} only (this is --model${kinds.length > 1 ? 's' : ''} ${kinds.join(',')})`, command);
+    }
+  }
+  return out;
+}

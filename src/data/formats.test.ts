@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sharedDir } from '../util/paths.js';
+import { packageRoot } from '../util/paths.js';
 import { prepareSplit } from './prepare.js';
 import { dumpSamples, tempDir } from './testing.js';
 import { DataError } from './types.js';
 
-const FIXTURES = join(sharedDir(), 'fixtures', 'aliccp-real');
+/** Real Ali-CCP samples carried in the repository (see its PROVENANCE.md). */
+const FIXTURES = join(packageRoot(), 'fixtures', 'aliccp-real');
 
 /** A fixture's lines, split by hand (independently of the readers). */
 function fixtureLines(name: string): string[] {

@@ -12,8 +12,8 @@
  * prints how long the main thread waited for the worker.
  */
 import { parseArgs } from 'node:util';
-import { BatchBuilder } from '../src/data/batcher.js';
-import { prepareSplit } from '../src/data/prepare.js';
+import { BatchBuilder } from '../src/data/batch/batcher.js';
+import { prepareSplit } from '../src/data/cache/prepare.js';
 import { defaultSpec, inputWidth } from '../src/features/spec.js';
 import { CvrModel } from '../src/models/cvr-model.js';
 import { createDenseOptimizer, createSparseOptimizer, type OptimizerKind } from '../src/sparse/optimizers.js';

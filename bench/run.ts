@@ -17,9 +17,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, o
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchBuilder } from '../src/data/batcher.js';
-import { prepareSplit, type PreparedSplit } from '../src/data/prepare.js';
-import { generateDataset } from '../src/data/simulate/generate.js';
+import { BatchBuilder } from '../src/data/batch/batcher.js';
+import { prepareSplit, type PreparedSplit } from '../src/data/cache/prepare.js';
+import { generateDataset } from '../src/simulate/generate.js';
 import { defaultSpec, inputWidth } from '../src/features/spec.js';
 import { computeAuc } from '../src/metrics/auc.js';
 import { CvrModel } from '../src/models/cvr-model.js';

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareSplit } from '../src/data/prepare.js';
+import { prepareSplit } from '../src/data/cache/prepare.js';
 import { defaultSpec, inputWidth } from '../src/features/spec.js';
 import { CvrModel } from '../src/models/cvr-model.js';
 import { trainModel } from '../src/train/trainer.js';

@@ -9,7 +9,7 @@
  * compare two builds, run this once per build, alternating, a few times: runs differ by ±5% here.
  */
 import { parseArgs } from 'node:util';
-import { prepareSplit } from '../src/data/prepare.js';
+import { prepareSplit } from '../src/data/cache/prepare.js';
 import { defaultSpec, inputWidth } from '../src/features/spec.js';
 import { CvrModel } from '../src/models/cvr-model.js';
 import { trainModel } from '../src/train/trainer.js';

@@ -3,12 +3,12 @@
  * from raw Ali-CCP logs to a saved model. This is the hand-picked public API; the CLI (`esmm`)
  * is a thin layer over it.
  */
-export { prepareSplit, openPreparedSplit } from './data/prepare.js';
-export type { PrepareOptions, PreparedSplit } from './data/prepare.js';
+export { prepareSplit, openPreparedSplit } from './data/cache/prepare.js';
+export type { PrepareOptions, PreparedSplit } from './data/cache/prepare.js';
 export { DataError } from './data/types.js';
 export type { InputReport, InputProblemKind, SampleBlock, GroupTable } from './data/types.js';
 export type { SampleSource } from './data/sample-source.js';
-export { generateDataset } from './data/simulate/generate.js';
+export { generateDataset } from './simulate/generate.js';
 export { defaultSpec, loadSpec, parseSpec, specForFields, inputWidth } from './features/spec.js';
 export type { FeatureSpec, FieldSpec, TableSpec, Pooling } from './features/spec-types.js';
 export { CvrModel } from './models/cvr-model.js';

@@ -8,7 +8,7 @@
  *   "<f>.values"   float [n_f]    their values: the pooling weights of weighted fields (else unused)
  *   "<f>.lengths"  int64 [batch]  entries of f per instance (they add up to n_f)
  * Outputs: "pctr", "pcvr", "pctcvr", float [batch].
- * A key is the 32-bit id the raw reader stores (data/feature-key.ts): a decimal id below
+ * A key is the 32-bit id the raw reader stores (data/text/feature-key.ts): a decimal id below
  * 2^32 - 1 is its own key, -1 (or 2^32 - 1) is padding and pools to nothing, other id text is
  * FNV-1a hashed. Every field needs its three inputs, empty ([0]) when no instance has it.
  *

@@ -14,11 +14,11 @@
  * Everything a request can get wrong is an InstanceError whose path says where:
  *   instances[3]["205"][0]: id must be an integer or a non-empty string, got 1.5
  */
-import { featureKey } from '../data/feature-key.js';
+import { featureKey } from '../data/text/feature-key.js';
 import { PADDING_KEY, type FeatureRows } from '../data/types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { InstancesJsonReader } from './instances-json.js';
-import { FeatureRowsBuilder } from '../data/feature-rows-builder.js';
+import { FeatureRowsBuilder } from '../data/formats/feature-rows-builder.js';
 
 export type FeatureId = number | string;
 /** An id, or an [id, value] pair. */

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddingCollection, type SparseGrad } from './embedding-collection.js';
-import { BatchBuilder } from '../data/batcher.js';
-import type { Batch } from '../data/jagged-types.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import { PADDING_KEY, type FeatureRows, type SampleBlock } from '../data/types.js';
 import { bucketOf, tableSalt } from '../features/hash.js';
 import { Rng } from '../util/rng.js';

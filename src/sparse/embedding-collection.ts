@@ -13,7 +13,7 @@
  * scratch that is then added to each of its samples; backward mirrors it: the samples' gradients
  * are summed per group first, then scattered once per group entry.
  */
-import type { FeatureBatch, KeyedJagged } from '../data/jagged-types.js';
+import type { FeatureBatch, KeyedJagged } from '../data/batch/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingTable, DEFAULT_INIT_RANGE } from './embedding-table.js';
 import { loadRows, loadSink } from './load-rows.js';

@@ -1,5 +1,5 @@
 /** The messages between EmbeddingThread and its worker (embedding-thread-worker.ts), and their table queue. */
-import type { SharedFeatureBatch } from '../data/shared-batch.js';
+import type { SharedFeatureBatch } from '../data/batch/shared-batch.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { PoolMode } from './embedding-collection.js';
 import type { TableMemory } from './embedding-table.js';

@@ -4,7 +4,7 @@
  * tables it is given in each command, while the main thread does the others.
  */
 import { parentPort } from 'node:worker_threads';
-import { readSharedBatch } from '../data/shared-batch.js';
+import { readSharedBatch } from '../data/batch/shared-batch.js';
 import { EmbeddingCollection } from './embedding-collection.js';
 import { EmbeddingTable } from './embedding-table.js';
 import { TableSlots, applyRowUpdates } from './optimizers.js';

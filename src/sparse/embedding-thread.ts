@@ -22,8 +22,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { FeatureBatch } from '../data/jagged-types.js';
-import { SharedBatchWriter, type SharedFeatureBatch } from '../data/shared-batch.js';
+import type { FeatureBatch } from '../data/batch/jagged-types.js';
+import { SharedBatchWriter, type SharedFeatureBatch } from '../data/batch/shared-batch.js';
 import type { EmbeddingCollection, PoolMode } from './embedding-collection.js';
 import { takeTable, type WorkerCommand, type WorkerReply } from './embedding-thread-protocol.js';
 import type { SlotsMemory, SparseOptimizer } from './optimizers.js';

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { BatchBuilder } from '../data/batcher.js';
-import type { Batch } from '../data/jagged-types.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { describeSplitFiles, missingSplitMessage } from '../../data/split-files.js';
+import { describeSplitFiles, missingSplitMessage } from '../../data/formats/split-files.js';
 import { CvrModel } from '../../models/cvr-model.js';
 import { MODEL_KINDS, SAMPLED_KINDS } from '../../models/model-kinds.js';
 import { inputWidth } from '../../features/spec.js';

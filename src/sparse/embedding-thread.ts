@@ -26,7 +26,7 @@ import type { FeatureBatch } from '../data/batch/jagged-types.js';
 import { SharedBatchWriter, type SharedFeatureBatch } from '../data/batch/shared-batch.js';
 import type { EmbeddingCollection, PoolMode } from './embedding-collection.js';
 import { takeTable, type WorkerCommand, type WorkerReply } from './embedding-thread-protocol.js';
-import type { SlotsMemory, SparseOptimizer } from './optimizers.js';
+import type { SlotsMemory, SparseOptimizer } from './row-sparse-optimizer.js';
 
 /** Whether training and batch prediction use an EmbeddingThread when not told: with 2 or more cores. */
 export function embeddingThreadByDefault(): boolean {

@@ -5,12 +5,9 @@ import type { SampleSource } from '../data/sample-source.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import type { NamedTensor } from '../persist/tensor-file.js';
-import {
-  createDenseOptimizer,
-  createSparseOptimizer,
-  type DenseOptimizer,
-  type SparseOptimizer,
-} from '../sparse/optimizers.js';
+import { createDenseOptimizer, type DenseOptimizer } from '../optim/dense.js';
+import type { OptimizerKind } from '../optim/kernels.js';
+import { createSparseOptimizer, type SparseOptimizer } from '../sparse/row-sparse-optimizer.js';
 import { EmbeddingThread, embeddingThreadByDefault } from '../sparse/embedding-thread.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
@@ -29,8 +26,6 @@ import {
   type FinishedComponent,
   type RunFingerprint,
 } from './checkpoint.js';
-
-export type OptimizerKind = 'adam' | 'adagrad';
 
 export interface TrainConfig {
   epochs: number;

@@ -1,5 +1,6 @@
 import { inputWidth } from '../../features/spec.js';
 import { MODEL_KINDS, parseModelKind, type ModelKind } from '../../models/model-kinds.js';
+import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
 import { displayName } from '../../experiment/paper.js';
 import { buildResults, markdownTable, tableNotes } from '../../experiment/results.js';
 import { estimatedWorkPerRun, runExperiment, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
@@ -94,7 +95,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
-    optimizer: choiceOpt(v, 'optimizer', ['adam', 'adagrad'] as const, 'adam', cmd),
+    optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
   };
   const hidden = layersOpt(v, 'hidden', [360, 200, 80], cmd);
   const dropout = numberOpt(v, 'dropout', 0, cmd, { min: 0, max: 0.95 });

@@ -1,114 +1,28 @@
 /**
- * Adam and Adagrad, as range kernels shared by a row-sparse optimizer (embedding tables: only the
- * rows in a gradient are updated) and a dense one (the towers' weights).
+ * The row-sparse optimizer of the embedding tables: a step updates only the rows in a gradient,
+ * with the Adam and Adagrad kernels of optim/kernels.ts. Sparse Adam is lazy (TF LazyAdam, torch
+ * SparseAdam): rows absent from a step keep their m and v untouched, and the bias correction uses
+ * the global step t, counted by nextStep().
  *
- * Adam (TF's form, eps outside the bias correction):
- *   m ← β1·m + (1-β1)·g      v ← β2·v + (1-β2)·g²
- *   p ← p − lr·√(1-β2^t)/(1-β1^t) · m / (√v + eps)
- * Sparse Adam is lazy (TF LazyAdam, torch SparseAdam): rows absent from a step keep their m and v
- * untouched, and the bias correction uses the global step t, counted by nextStep().
- *
- * Adagrad (tf.train.AdagradOptimizer, the seed's choice):
- *   a ← a + g²               p ← p − lr · g / √a        a starts at 0.1
- *
- * Optimizer state is float32 with the same layout as the parameters. The sparse optimizer allocates
- * a table's state on the table's first step, as long as table.data (zero pages until rows are
- * written) and at the same offsets, so it belongs to that table object: exported states name rows,
- * and importState(state, tables) places them in the tables of the model being resumed.
+ * The optimizer allocates a table's state on the table's first step, as long as table.data (zero
+ * pages until rows are written) and at the same offsets, so it belongs to that table object:
+ * exported states name rows, and importState(state, tables) places them in the tables of the
+ * model being resumed.
  */
 import type { EmbeddingTable } from './embedding-table.js';
 import type { SparseGrad } from './embedding-collection.js';
 import { loadRows, loadSink } from './load-rows.js';
-
-export type OptimizerKind = 'adam' | 'adagrad';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'adagrad'];
-
-export type OptimizerHyper =
-  | { kind: 'adam'; lr: number; beta1: number; beta2: number; eps: number }
-  | { kind: 'adagrad'; lr: number; initialAccumulator: number };
-export type AdamHyper = Extract<OptimizerHyper, { kind: 'adam' }>;
-export type AdagradHyper = Extract<OptimizerHyper, { kind: 'adagrad' }>;
-
-/** State slots per kind, in the order of the `slots` arrays of exported states. */
-export const SLOT_NAMES: Readonly<Record<OptimizerKind, readonly string[]>> = {
-  adam: ['m', 'v'],
-  adagrad: ['accumulator'],
-};
-
-/** The usual defaults: Adam β1 0.9, β2 0.999, eps 1e-8; Adagrad initial accumulator 0.1 (TF). */
-export function defaultHyper(kind: OptimizerKind, lr: number): OptimizerHyper {
-  switch (kind) {
-    case 'adam':
-      return { kind, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-    case 'adagrad':
-      return { kind, lr, initialAccumulator: 0.1 };
-    default: {
-      const never: never = kind;
-      throw new Error(`unknown optimizer "${String(never)}"; use one of: ${OPTIMIZER_KINDS.join(', ')}`);
-    }
-  }
-}
-
-/** Adam's bias-corrected step size at step t (1-based): lr·√(1-β2^t)/(1-β1^t). */
-export function adamStepSize(h: AdamHyper, t: number): number {
-  return (h.lr * Math.sqrt(1 - Math.pow(h.beta2, t))) / (1 - Math.pow(h.beta1, t));
-}
-
-/**
- * Adam update of param[pOff .. pOff+len) with grad[gOff .. gOff+len); m and v are laid out like
- * param. `stepSize` is adamStepSize(h, t), computed once per step rather than once per row.
- */
-export function adamUpdateRange(
-  param: Float32Array,
-  pOff: number,
-  grad: Float32Array,
-  gOff: number,
-  len: number,
-  m: Float32Array,
-  v: Float32Array,
-  h: AdamHyper,
-  stepSize: number,
-): void {
-  const { beta1, beta2, eps } = h;
-  for (let i = 0; i < len; i++) {
-    const k = pOff + i;
-    const g = grad[gOff + i]!;
-    const mk = beta1 * m[k]! + (1 - beta1) * g;
-    const vk = beta2 * v[k]! + (1 - beta2) * g * g;
-    m[k] = mk;
-    v[k] = vk;
-    param[k] = param[k]! - (stepSize * mk) / (Math.sqrt(vk) + eps);
-  }
-}
-
-/** Adagrad update of param[pOff .. pOff+len) with grad[gOff ..); accum is laid out like param. */
-export function adagradUpdateRange(
-  param: Float32Array,
-  pOff: number,
-  grad: Float32Array,
-  gOff: number,
-  len: number,
-  accum: Float32Array,
-  lr: number,
-): void {
-  for (let i = 0; i < len; i++) {
-    const k = pOff + i;
-    const g = grad[gOff + i]!;
-    const a = accum[k]! + g * g;
-    accum[k] = a;
-    param[k] = param[k]! - (lr * g) / Math.sqrt(a);
-  }
-}
-
-/** Initial value of each state slot. */
-function slotInitialValues(h: OptimizerHyper): number[] {
-  switch (h.kind) {
-    case 'adam':
-      return [0, 0];
-    case 'adagrad':
-      return [h.initialAccumulator];
-  }
-}
+import {
+  OptimizerBase,
+  adagradUpdateRange,
+  adamStepSize,
+  adamUpdateRange,
+  checkSameHyper,
+  defaultHyper,
+  slotInitialValues,
+  type OptimizerHyper,
+  type OptimizerKind,
+} from '../optim/kernels.js';
 
 /** One table's optimizer state as exported: the rows that have state, and their slot values. */
 export interface TableSlotsState {
@@ -128,15 +42,6 @@ export interface SparseOptimizerState {
   /** Steps taken (nextStep calls): Adam's bias correction resumes from here. */
   step: number;
   tables: TableSlotsState[];
-}
-
-export interface DenseOptimizerState {
-  format: 'esmm-dense-optimizer';
-  version: 1;
-  hyper: OptimizerHyper;
-  step: number;
-  /** [slot][param]: one array per SLOT_NAMES[kind] entry per parameter (empty before the first step). */
-  slots: Float32Array[][];
 }
 
 export interface SparseOptimizer {
@@ -254,34 +159,6 @@ export function applyRowUpdates(h: Readonly<OptimizerHyper>, t: number, state: T
   }
 }
 
-/** What both optimizers share: checked hyper-parameters, the step count, the learning-rate setter. */
-abstract class OptimizerBase {
-  protected t = 0;
-  protected readonly current: OptimizerHyper;
-
-  constructor(hyper: OptimizerHyper) {
-    this.current = checkHyper(hyper);
-  }
-
-  get kind(): OptimizerKind {
-    return this.current.kind;
-  }
-
-  get hyper(): Readonly<OptimizerHyper> {
-    return this.current;
-  }
-
-  get stepCount(): number {
-    return this.t;
-  }
-
-  /** Learning-rate schedules; takes effect from the next update. */
-  setLearningRate(lr: number): void {
-    checkLearningRate(lr);
-    this.current.lr = lr;
-  }
-}
-
 /** The SparseOptimizer; construct it directly for hyper-parameters other than the defaults. */
 export class RowSparseOptimizer extends OptimizerBase implements SparseOptimizer {
   private readonly tables = new Map<string, TableSlots>();
@@ -377,117 +254,8 @@ export class RowSparseOptimizer extends OptimizerBase implements SparseOptimizer
   }
 }
 
-/** Updates a fixed list of dense parameters (the towers' weights) with the same kernels. */
-export class DenseOptimizer extends OptimizerBase {
-  /** [slot][param], allocated on the first step to match the parameters. */
-  private slots: Float32Array[][] = [];
-
-  /** One training step: params[i] -= update(grads[i]); the same parameter list every call. */
-  step(params: Float32Array[], grads: Float32Array[]): void {
-    if (params.length !== grads.length) throw new RangeError(`dense optimizer: ${params.length} parameters but ${grads.length} gradients`);
-    params.forEach((p, i) => {
-      if (grads[i]!.length !== p.length) throw new RangeError(`dense optimizer: parameter ${i} has ${p.length} values but its gradient ${grads[i]!.length}`);
-    });
-    if (this.slots.length === 0) {
-      this.slots = slotInitialValues(this.current).map((value) => params.map((p) => new Float32Array(p.length).fill(value)));
-    }
-    this.checkSameParameters(params);
-    this.t++;
-    const h = this.current;
-    switch (h.kind) {
-      case 'adam': {
-        const stepSize = adamStepSize(h, this.t);
-        const [m, v] = this.slots as [Float32Array[], Float32Array[]];
-        params.forEach((p, i) => adamUpdateRange(p, 0, grads[i]!, 0, p.length, m[i]!, v[i]!, h, stepSize));
-        break;
-      }
-      case 'adagrad': {
-        const [accum] = this.slots as [Float32Array[]];
-        params.forEach((p, i) => adagradUpdateRange(p, 0, grads[i]!, 0, p.length, accum[i]!, h.lr));
-        break;
-      }
-    }
-  }
-
-  exportState(): DenseOptimizerState {
-    return {
-      format: 'esmm-dense-optimizer',
-      version: 1,
-      hyper: { ...this.current },
-      step: this.t,
-      slots: this.slots.map((perParam) => perParam.map((a) => a.slice())),
-    };
-  }
-
-  /** Restores steps and slots; the learning rate stays this optimizer's own. */
-  importState(state: DenseOptimizerState): void {
-    if (state.format !== 'esmm-dense-optimizer' || state.version !== 1) {
-      throw new Error(`dense optimizer state: expected format esmm-dense-optimizer version 1, got ${state.format} ${state.version}`);
-    }
-    checkSameHyper(this.current, state.hyper, 'dense optimizer state');
-    const expected = slotInitialValues(this.current).length;
-    if (state.slots.length !== 0 && state.slots.length !== expected) {
-      throw new RangeError(`dense optimizer state: ${state.slots.length} slots; ${this.kind} has ${expected}`);
-    }
-    const lengths = state.slots[0]?.map((a) => a.length) ?? [];
-    if (state.slots.some((perParam) => perParam.length !== lengths.length || perParam.some((a, i) => a.length !== lengths[i]))) {
-      throw new RangeError('dense optimizer state: slots disagree on the number or sizes of parameters');
-    }
-    this.slots = state.slots.map((perParam) => perParam.map((a) => a.slice()));
-    this.t = state.step;
-  }
-
-  private checkSameParameters(params: Float32Array[]): void {
-    const have = this.slots[0]!;
-    const lengths = params.map((p) => p.length);
-    if (have.length !== lengths.length || have.some((a, i) => a.length !== lengths[i])) {
-      throw new RangeError(
-        `dense optimizer: got ${lengths.length} parameters of sizes [${lengths.join(', ')}] but the state is for ` +
-          `[${have.map((a) => a.length).join(', ')}]; pass the same parameter list every step`,
-      );
-    }
-  }
-}
-
-/** Hyper-parameters other than the learning rate must agree for a state to be meaningful. */
-function checkSameHyper(own: OptimizerHyper, saved: OptimizerHyper, where: string): void {
-  if (own.kind !== saved.kind) throw new Error(`${where}: saved by ${saved.kind}, cannot restore into ${own.kind}`);
-  const mine = own as unknown as Record<string, unknown>;
-  const theirs = saved as unknown as Record<string, unknown>;
-  const differs = Object.keys(mine).filter((key) => key !== 'lr' && mine[key] !== theirs[key]);
-  if (differs.length > 0) {
-    const detail = differs.map((k) => `${k} ${String(theirs[k])} (saved) vs ${String(mine[k])}`).join(', ');
-    throw new Error(`${where}: ${detail}; build the optimizer with the saved values`);
-  }
-}
-
-/** Rejects hyper-parameters that would make updates meaningless (NaN, no-ops, divergence). */
-function checkHyper(h: OptimizerHyper): OptimizerHyper {
-  checkLearningRate(h.lr);
-  switch (h.kind) {
-    case 'adam':
-      if (!(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1 && h.eps > 0)) {
-        throw new RangeError(`adam: need 0 <= beta1, beta2 < 1 and eps > 0, got beta1 ${h.beta1}, beta2 ${h.beta2}, eps ${h.eps}`);
-      }
-      return { ...h };
-    case 'adagrad':
-      if (!(h.initialAccumulator > 0 && Number.isFinite(h.initialAccumulator))) {
-        throw new RangeError(`adagrad: initialAccumulator must be positive, got ${h.initialAccumulator}`);
-      }
-      return { ...h };
-  }
-}
-
-function checkLearningRate(lr: number): void {
-  if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`learning rate must be a positive number, got ${lr}`);
-}
-
 export function createSparseOptimizer(kind: OptimizerKind, lr: number): SparseOptimizer {
   return new RowSparseOptimizer(defaultHyper(kind, lr));
-}
-
-export function createDenseOptimizer(kind: OptimizerKind, lr: number): DenseOptimizer {
-  return new DenseOptimizer(defaultHyper(kind, lr));
 }
 
 /** A RowSet's shared memory: its bit words and [count]. */

@@ -2,15 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddingTable } from './embedding-table.js';
 import type { SparseGrad } from './embedding-collection.js';
-import {
-  adamStepSize,
-  createDenseOptimizer,
-  createSparseOptimizer,
-  DenseOptimizer,
-  RowSet,
-  RowSparseOptimizer,
-  type OptimizerKind,
-} from './optimizers.js';
+import { createDenseOptimizer, DenseOptimizer } from '../optim/dense.js';
+import { adamStepSize, type OptimizerKind } from '../optim/kernels.js';
+import { createSparseOptimizer, RowSet, RowSparseOptimizer } from './row-sparse-optimizer.js';
 import { Rng } from '../util/rng.js';
 
 /** A 2-dim table whose rows 0..n-1 all start at `value`, imported in order: row r is at data[2r]. */

@@ -15,7 +15,8 @@ import { CvrModel } from '../models/cvr-model.js';
 import { CTR_COMPONENT, componentsOf, type DenseShape, type ModelKind, type SamplingOptions } from '../models/model-kinds.js';
 import { evaluateModel, type EvalResult } from '../train/evaluate.js';
 import type { OptimizerKind } from '../optim/kernels.js';
-import { trainModel, type LossCurve, type TrainConfig } from '../train/trainer.js';
+import type { LossCurve } from '../train/loss-curve.js';
+import { trainModel, type TrainConfig } from '../train/trainer.js';
 import { collectCurves, type ModelCurves } from './collect.js';
 
 /** A split with its label counts (a PreparedSplit is one). */

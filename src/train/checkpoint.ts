@@ -23,7 +23,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LossCurve } from './trainer.js';
+import type { LossCurve } from './loss-curve.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import { readTensorFile, writeTensorFile, type NamedTensor, type TensorData } from '../persist/tensor-file.js';
 import type { DenseOptimizer } from '../optim/dense.js';

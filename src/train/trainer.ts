@@ -14,6 +14,7 @@ import { Progress } from '../util/progress.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
 import { labelsFor, trainingSource } from './component-data.js';
 import { fnv1a32 } from '../util/fnv.js';
+import type { LossCurve } from './loss-curve.js';
 import {
   captureModel,
   captureOptimizers,
@@ -76,13 +77,6 @@ export interface StepInfo {
   globalStep: number;
   loss: number;
   samples: number;
-}
-
-/** Loss curve of one component: mean loss over every `every` steps. */
-export interface LossCurve {
-  component: string;
-  every: number;
-  points: { step: number; epoch: number; loss: number }[];
 }
 
 export interface TrainResult {

@@ -30,5 +30,7 @@ export type { Instance, FeatureEntry, FeatureId, InstanceLimits } from './serve/
 export type { BatchingOptions } from './serve/batch-queue.js';
 export { startServing } from './serve/serve.js';
 export type { ServeOptions, Service } from './serve/serve.js';
-export { exportOnnx, exportOnnxChecked, onnxFeeds, fieldInputs } from './persist/onnx-export.js';
-export type { OnnxFeed, ExportCheck } from './persist/onnx-export.js';
+export { exportOnnx, onnxFeeds, fieldInputs } from './persist/onnx-export.js';
+export type { OnnxFeed } from './persist/onnx-export.js';
+export { exportOnnxChecked } from './serve/export-check.js';
+export type { ExportCheck } from './serve/export-check.js';

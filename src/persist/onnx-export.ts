@@ -26,10 +26,10 @@
  *   x      = concat of the pooled fields → the dense graph with its weights baked in.
  * pCTR, pCVR and pCTCVR then combine the components' outputs by their targets, the way
  * CvrModel.predict does (pCVR = min(1, pCTCVR / pCTR) when a CTCVR net stands in for a CVR net;
- * pCTCVR = pCTR × pCVR when no tower gives it); exportOnnxChecked() compares the result with the
- * native predictor, so a kind that combines otherwise is refused, never exported wrong.
+ * pCTCVR = pCTR × pCVR when no tower gives it); exportOnnxChecked() (serve/export-check.ts)
+ * compares the result with the native predictor, so a kind that combines otherwise is refused,
+ * never exported wrong.
  */
-import ort from 'onnxruntime-node';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { tableSalt } from '../features/hash.js';
 import type { CvrModel } from '../models/cvr-model.js';
@@ -47,16 +47,11 @@ import {
   type TensorMessage,
   type ValueInfoMessage,
 } from '../nn/onnx-schema.js';
-import type { InstanceRows } from '../serve/instances.js';
-import { Predictor } from '../serve/predictor.js';
-import { syntheticInstances } from '../serve/synthetic-instances.js';
-import { PADDING_KEY } from '../data/types.js';
+import { PADDING_KEY, type FeatureRows } from '../data/types.js';
 
 export const ONNX_ML_DOMAIN = 'ai.onnx.ml';
 /** LabelEncoder-2 (int64 → int64) is the newest LabelEncoder of ai.onnx.ml opset 3. */
 export const ONNX_ML_OPSET = 3;
-/** The export matches the native predictor to this much (float32 towers, float64 pooling). */
-export const EXPORT_TOLERANCE = 1e-5;
 export const PREDICTION_OUTPUTS = ['pctr', 'pcvr', 'pctcvr'] as const;
 type Task = (typeof PREDICTION_OUTPUTS)[number];
 
@@ -130,8 +125,11 @@ export function exportOnnx(model: CvrModel): Uint8Array {
 /** One input tensor in the export's layout. */
 export type OnnxFeed = { type: 'int64'; data: BigInt64Array; dims: number[] } | { type: 'float32'; data: Float32Array; dims: number[] };
 
-/** Parsed instances (rows whose fields index `spec.fields`) as the exported model's inputs. */
-export function onnxFeeds(rows: InstanceRows, spec: FeatureSpec): Record<string, OnnxFeed> {
+/**
+ * Parsed instances (rows whose fields index `spec.fields`, as serve/instances.ts's InstanceRows)
+ * as the exported model's inputs.
+ */
+export function onnxFeeds(rows: FeatureRows, spec: FeatureSpec): Record<string, OnnxFeed> {
   const F = spec.fields.length;
   const B = rows.count;
   const lengths = Array.from({ length: F }, () => new BigInt64Array(B));
@@ -161,57 +159,6 @@ export function onnxFeeds(rows: InstanceRows, spec: FeatureSpec): Record<string,
     feeds[names.lengths] = { type: 'int64', data: lengths[f]!, dims: [B] };
   });
   return feeds;
-}
-
-export interface ExportCheck {
-  instances: number;
-  /** Largest |onnx - native| over pctr, pcvr and pctcvr. */
-  maxAbsDiff: number;
-}
-
-/**
- * Runs the exported graph in onnxruntime on made-up instances (most ids hitting trained rows) and
- * compares it with the native predictor of the same model.
- */
-export async function checkOnnxExport(onnx: Uint8Array, model: CvrModel, opts: { instances?: number; seed?: number } = {}): Promise<ExportCheck> {
-  const count = opts.instances ?? 256;
-  // Not released here: releasing a predictor releases its model, which belongs to the caller.
-  const native = Predictor.fromModel(model, { limits: { maxInstances: count } });
-  const rows = native.parse(syntheticInstances(model, count, opts.seed ?? 1));
-  const expected = await native.predictRows(rows);
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(onnxFeeds(rows, model.config.spec))) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    const out = await session.run(feeds);
-    let maxAbsDiff = 0;
-    for (const task of PREDICTION_OUTPUTS) {
-      const got = out[task]!.data as Float32Array;
-      const want = expected[task];
-      if (got.length !== want.length) throw new Error(`the exported graph gave ${got.length} ${task} values for ${want.length} instances`);
-      for (let i = 0; i < got.length; i++) {
-        const d = Math.abs(got[i]! - want[i]!);
-        // NaN fails every comparison: count it as an infinite difference.
-        maxAbsDiff = d <= maxAbsDiff ? maxAbsDiff : Number.isNaN(d) ? Infinity : d;
-      }
-    }
-    return { instances: count, maxAbsDiff };
-  } finally {
-    await session.release();
-  }
-}
-
-/** exportOnnx, checked against the native predictor; throws when they differ by more than EXPORT_TOLERANCE. */
-export async function exportOnnxChecked(model: CvrModel, opts: { instances?: number; seed?: number } = {}): Promise<{ onnx: Uint8Array; check: ExportCheck }> {
-  const onnx = exportOnnx(model);
-  const check = await checkOnnxExport(onnx, model, opts);
-  if (!(check.maxAbsDiff <= EXPORT_TOLERANCE)) {
-    throw new Error(
-      `the exported ONNX graph of this '${model.config.kind}' model differs from the native predictor by ${check.maxAbsDiff} ` +
-        `(tolerance ${EXPORT_TOLERANCE}) on ${check.instances} instances; the export does not know how this kind combines its components`,
-    );
-  }
-  return { onnx, check };
 }
 
 // ---- graph assembly ----

@@ -26,7 +26,8 @@
  *
  * Tests (*.test.ts) and the test helpers in TEST_HELPERS are outside the layers: a test may use
  * any part to build what it checks (a persist test trains a model first). Library code must not
- * import them.
+ * import them, and tsconfig.json (the published build) leaves them out; tsconfig.test.json builds
+ * everything into dist-test/, where `npm test` runs the tests.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -199,4 +200,12 @@ test('no import cycle between library files', () => {
   };
   for (const f of files) if (isLibrary(f) && !index.has(f)) visit(f);
   assert.deepEqual(cycles, []);
+});
+
+test('the published build (tsconfig.json) leaves out tests and test helpers', () => {
+  const config = JSON.parse(readFileSync(join(packageRoot(), 'tsconfig.json'), 'utf8')) as { exclude?: string[] };
+  const exclude = config.exclude ?? [];
+  assert.ok(exclude.includes('src/**/*.test.ts'), 'tsconfig.json must exclude src/**/*.test.ts');
+  const unlisted = TEST_HELPERS.filter((helper) => !exclude.includes(`src/${helper}`));
+  assert.deepEqual(unlisted, [], 'tsconfig.json must exclude these test helpers');
 });

@@ -86,7 +86,7 @@ function onePassPool(collection: EmbeddingCollection, batch: Batch, y: Float32Ar
         const w = weights[e]!;
         weightSum += w;
         if (at < 0) continue;
-        for (let j = 0; j < D; j++) acc[j] += w * data[at + j]!;
+        for (let j = 0; j < D; j++) acc[j] = acc[j]! + w * data[at + j]!;
       }
       const scale = mean ? (weightSum !== 0 ? 1 / weightSum : 0) : 1;
       for (let j = 0, o = b * FD + f * D; j < D; j++) {
@@ -110,7 +110,11 @@ for (const batch of batches.slice(0, 200)) {
 const flushBuffer = new Int32Array(16 << 20);
 let sink = 0;
 function flush(): void {
-  for (let i = 0; i < flushBuffer.length; i += 16) sink += flushBuffer[i]++;
+  for (let i = 0; i < flushBuffer.length; i += 16) {
+    const v = flushBuffer[i]!; // i < flushBuffer.length
+    flushBuffer[i] = v + 1;
+    sink += v;
+  }
 }
 const pools: Record<string, (b: Batch) => void> = {
   'one pass (before)': (b) => onePassPool(embeddings, b, theirs),

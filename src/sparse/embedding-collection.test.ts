@@ -57,7 +57,7 @@ function referenceForward(batch: Batch, e: Embeddings): Float64Array {
       let weightSum = 0;
       for (const [row, w] of entries) {
         const v = e.get(key(tableOfField[f]!, row))!;
-        for (let j = 0; j < D; j++) pooled[j] += w * v[j]!;
+        for (let j = 0; j < D; j++) pooled[j] = pooled[j]! + w * v[j]!;
         weightSum += w;
       }
       const mean = spec.fields[f]!.pooling === 'mean';

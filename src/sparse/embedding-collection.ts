@@ -12,6 +12,9 @@
  * A group's entries (a user's hundreds of history ids) are pooled once per batch into a [G, D]
  * scratch that is then added to each of its samples; backward mirrors it: the samples' gradients
  * are summed per group first, then scattered once per group entry.
+ *
+ * The loops index typed arrays within bounds they were sized for (offsets and rows from the batch,
+ * D-wide rows, scratch of [B, F*D] and [G, D]); their `!`s say so to the compiler, not a check.
  */
 import type { FeatureBatch, KeyedJagged } from '../data/batch/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
@@ -133,12 +136,12 @@ export class EmbeddingCollection {
           const w = sW[e]!;
           weightSum += w;
           if (at < 0) continue;
-          for (let j = 0; j < D; j++) acc[j] += w * data[at + j]!;
+          for (let j = 0; j < D; j++) acc[j] = acc[j]! + w * data[at + j]!;
         }
         const g = groupOf[b]!;
         if (withGroups && g >= 0) {
           weightSum += gW[g]!;
-          for (let j = 0, at = g * D; j < D; j++) acc[j] += gVec[at + j]!;
+          for (let j = 0, at = g * D; j < D; j++) acc[j] = acc[j]! + gVec[at + j]!;
         }
         const scale = mean ? (weightSum !== 0 ? 1 / weightSum : 0) : 1;
         for (let j = 0, o = b * FD + f * D; j < D; j++) {
@@ -225,10 +228,10 @@ export class EmbeddingCollection {
           const at = accumulator.slot(sRows[e]!) * D;
           const grad = accumulator.grad;
           const w = sW[e]! * scale;
-          for (let j = 0; j < D; j++) grad[at + j] += w * gradX[o + j]!;
+          for (let j = 0; j < D; j++) grad[at + j] = grad[at + j]! + w * gradX[o + j]!;
         }
         if (withGroups && g >= 0) {
-          for (let j = 0, at = g * D; j < D; j++) gGrad[at + j] += scale * gradX[o + j]!;
+          for (let j = 0, at = g * D; j < D; j++) gGrad[at + j] = gGrad[at + j]! + scale * gradX[o + j]!;
         }
       }
       if (!withGroups) continue;
@@ -237,7 +240,7 @@ export class EmbeddingCollection {
           const at = accumulator.slot(gRows[e]!) * D;
           const grad = accumulator.grad;
           const w = gWeights[e]!;
-          for (let j = 0, gAt = g * D; j < D; j++) grad[at + j] += w * gGrad[gAt + j]!;
+          for (let j = 0, gAt = g * D; j < D; j++) grad[at + j] = grad[at + j]! + w * gGrad[gAt + j]!;
         }
       }
     }
@@ -317,7 +320,7 @@ export class EmbeddingCollection {
         const w = weights[e]!;
         weightSum += w;
         if (from < 0) continue;
-        for (let j = 0; j < D; j++) gVec[at + j] += w * data[from + j]!;
+        for (let j = 0; j < D; j++) gVec[at + j] = gVec[at + j]! + w * data[from + j]!;
       }
       gW[g] = weightSum;
     }

@@ -764,9 +764,12 @@ test('prepared cache: a flipped, cut or appended byte anywhere is refused with a
       let b = Buffer.from(bytes);
       if (i === victim) {
         switch (rng.int(3)) {
-          case 0:
-            b[rng.int(b.length)] ^= 1 << rng.int(8);
+          case 0: {
+            // A byte inside the file (rng.int(n) < n, and the file is not empty): flip one of its bits.
+            const at = rng.int(b.length);
+            b[at] = b[at]! ^ (1 << rng.int(8));
             break;
+          }
           case 1:
             b = b.subarray(0, rng.int(b.length));
             break;

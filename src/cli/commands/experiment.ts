@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { inputWidth } from '../../features/spec.js';
 import { MODEL_KINDS, parseModelKind, type ModelKind } from '../../models/model-kinds.js';
 import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
@@ -63,6 +64,25 @@ export const EXPERIMENT_OPTIONS: Options = {
   threads: { type: 'string' },
   browser: { type: 'string' },
 };
+
+/** Options whose values are paths on the machine that ran the experiment. */
+const PATH_OPTIONS: ReadonlySet<string> = new Set(['data', 'out', 'cache-dir', 'spec', 'browser']);
+
+/**
+ * The command line as the report shows it: the values of path options by their last part
+ * ("--data data", not "--data /tmp/exp3/data"), so a report names no folder of the machine it
+ * was made on; anything else as given, quoted where a shell would need it.
+ */
+export function reportedCommand(cmd: string, argv: readonly string[]): string {
+  const shown = argv.map((arg, i) => {
+    const inline = /^--([\w-]+)=(.*)$/.exec(arg);
+    if (inline && PATH_OPTIONS.has(inline[1]!)) return `--${inline[1]}=${basename(inline[2]!)}`;
+    const previous = argv[i - 1];
+    const option = previous === '-o' ? 'out' : previous?.startsWith('--') ? previous.slice(2) : undefined;
+    return option !== undefined && PATH_OPTIONS.has(option) && !arg.startsWith('-') ? basename(arg) : arg;
+  });
+  return ['esmm', cmd, ...shown].map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
 
 /** "base,ESMM" → kinds and the names as given; unknown or repeated names are usage errors. */
 export function parseModelList(s: string | undefined, command: string): { kinds: ModelKind[]; names: string[] } {
@@ -137,8 +157,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     records,
     seconds: (Date.now() - t0) / 1000,
   });
-  const command = ['esmm', cmd, ...argv].map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
-  const written = await writeReport(out, results, { command, chromium });
+  const written = await writeReport(out, results, { command: reportedCommand(cmd, argv), chromium });
   process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results));
   process.stdout.write(`\nwrote ${written.files.length} files to ${out}: results.json, report.html${written.check ? `, ${written.check.screenshots.size} PNGs` : ''}\n`);
   if (written.check)

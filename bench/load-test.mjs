@@ -21,8 +21,8 @@
  * The load generator and the server share the machine. Where `taskset` exists and there are two
  * or more CPUs, each gets its own (generator CPU 0, server CPU 1; --no-pin turns this off), so
  * that neither steals the other's core in the middle of a request. The open-loop sender polls
- * with setImmediate rather than 1 ms timers, so requests leave on time (timer ticks alone made
- * them up to ~3 ms late at p99, and that lateness counted as latency).
+ * with setImmediate rather than 1 ms timers, so requests leave on time (timer ticks alone make
+ * them up to ~3 ms late at p99, and that lateness would count as latency).
  * --repeat N runs the chosen scenarios N times, round by round (so a noisy minute of the machine
  * hits every scenario alike), and adds a summary per scenario: p99 min / median / max over the runs
  * and in how many the p99 was under the target (5 ms). One run says little here: on this 2-core VM

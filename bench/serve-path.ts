@@ -4,9 +4,10 @@
  * many requests. Each against a reference measured in the same run:
  *
  *   - pooling: EmbeddingCollection.forward (every entry's row located and loaded first, then
- *     pooled) against the plain one-pass loop it replaced (below, checked to give the same values);
+ *     pooled) against a plain one-pass loop that locates rows as it pools (below, checked to give
+ *     the same values);
  *   - collections: Predictor.predictRows (batch arrays reused) against the same work with fresh
- *     arrays per request (a new BatchBuilder batch and block, as the predictor did before).
+ *     arrays per request (a new BatchBuilder batch and block per request).
  *
  *   node dist-bench/bench/serve-path.js [--model bench/.data/serve/model] [--requests 20000] [--no-pin]
  *

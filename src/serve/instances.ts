@@ -65,8 +65,8 @@ export class InstanceParser {
   private readonly encoder = new TextEncoder();
   /**
    * Scratch of every parse (parse is synchronous), reused across requests: only trimmed copies
-   * leave. A request used to allocate ~14 KB of typed arrays here, and that external memory made
-   * V8 run its stop-the-world mark-compact every second or two under load.
+   * leave. Fresh arrays per request (~14 KB of typed arrays) are external memory that makes V8
+   * run its stop-the-world mark-compact every second or two under load.
    */
   private readonly rows = new FeatureRowsBuilder(64, 4096);
   private readonly idBytes: Uint8Array;

@@ -472,7 +472,7 @@ export function openPreparedSplit(cacheSplitDir: string): PreparedSplit {
 /**
  * The split a cache holds, given its manifest and its group table (read from groups.bin, or, right
  * after prepare wrote it, the table still in memory: reading back and checksumming what was just
- * written took ~15% of prepare's time). Sample blocks are read, and checked, on demand.
+ * written would add ~15% to prepare's time). Sample blocks are read, and checked, on demand.
  */
 export function preparedSplitOf(cacheSplitDir: string, manifest: PreparedManifest, groups: GroupTable): PreparedSplit {
   const samplesPath = join(cacheSplitDir, SAMPLES_FILE);

@@ -16,8 +16,8 @@ const MIN_BYTES_PER_ENTRY = 5;
  * forFile() sizes one chunk for every entry the file can hold (its bytes / 5). The operating
  * system commits a page of such an array only when it is first written, so the unused rest costs
  * address space, not memory, and the table ends in one piece: training gets it without a copy.
- * (Joining 1 MiB-entry chunks into one table afterwards doubled prepare's peak memory: 2.5 GB for
- * 139M entries, which extrapolated past 16 GB for the full Ali-CCP train split.)
+ * (Joining 1 MiB-entry chunks into one table afterwards would double prepare's peak memory: 2.5 GB
+ * for 139M entries, past 16 GB extrapolated to the full Ali-CCP train split.)
  */
 export class GroupTableBuilder implements EntrySink {
   count = 0;

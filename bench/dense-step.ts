@@ -6,7 +6,10 @@
  *        [--hidden 360,200,80] [--dropout 0] [--threads 2] [--steps 50] [--warmup 5] [--spin]
  */
 import { parseArgs } from 'node:util';
-import { DenseNet, initParams, type DenseSpec } from '../src/models/dense.js';
+import { initParams, paramDecls } from '../src/models/dense-graph.js';
+import { DenseNet } from '../src/models/dense-net.js';
+import { esmmArch } from '../src/models/kinds/esmm.js';
+import { singleTower } from '../src/models/nets.js';
 import { Rng } from '../src/util/rng.js';
 
 const { values } = parseArgs({
@@ -28,21 +31,20 @@ const batch = Number(values.batch);
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 const threads = Number(values.threads);
-const spec: DenseSpec = {
-  kind,
+const spec = {
   inputDim: Number(values['input-dim']),
   hidden: values.hidden!.split(',').filter((s) => s !== '').map(Number),
   dropout: Number(values.dropout),
 };
+const arch = kind === 'esmm' ? esmmArch(spec, (_g, x) => [x, x]) : singleTower('click', spec);
 
 const rng = new Rng(1);
 const spin = values.spin!;
-const net = await DenseNet.create(spec, initParams(spec, rng), { threads, seed: 2, spin });
+const net = await DenseNet.create(arch, spec.inputDim, initParams(paramDecls(arch, spec.inputDim), rng), { threads, seed: 2, spin });
 const x = Float32Array.from({ length: batch * spec.inputDim }, () => 0.1 * rng.normal());
 const click = Float32Array.from({ length: batch }, () => (rng.next() < 0.05 ? 1 : 0));
 const ctcvr = Float32Array.from(click, (c) => (c && rng.next() < 0.1 ? 1 : 0));
-const labels = kind === 'esmm' ? { click, ctcvr } : { label: click };
-const weight = new Float32Array(batch).fill(1);
+const labels = { click, ctcvr };
 
 interface Timing {
   /** Median and mean wall milliseconds per call. */
@@ -73,7 +75,7 @@ function report(what: string, t: Timing): string {
 }
 
 try {
-  const train = await time(steps, warmup, () => net.trainStep(x, batch, labels, weight));
+  const train = await time(steps, warmup, () => net.trainStep(x, batch, labels));
   const predict = await time(steps, warmup, () => net.predict(x, batch));
   console.log(
     `${kind} inputDim ${spec.inputDim} hidden [${spec.hidden.join(',')}] dropout ${spec.dropout} batch ${batch}`,

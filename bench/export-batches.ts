@@ -7,9 +7,9 @@
  */
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BatchBuilder } from '../src/data/batcher.js';
-import type { Batch } from '../src/data/jagged-types.js';
-import type { PreparedSplit } from '../src/data/prepare.js';
+import { BatchBuilder } from '../src/data/batch/batcher.js';
+import type { Batch } from '../src/data/batch/jagged-types.js';
+import type { PreparedSplit } from '../src/data/cache/prepare.js';
 import type { FeatureSpec } from '../src/features/spec-types.js';
 import { sampleOrder, type ShuffleMode } from '../src/train/shuffle.js';
 import { Rng } from '../src/util/rng.js';

@@ -13,7 +13,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { generateDataset } from '../src/data/simulate/generate.js';
+import { generateDataset } from '../src/simulate/generate.js';
 import { defaultSpec } from '../src/features/spec.js';
 import { InstanceParser } from '../src/serve/instances.js';
 import { rawInstances } from '../src/serve/testing.js';

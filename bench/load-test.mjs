@@ -2,8 +2,8 @@
 /**
  * Load test of `esmm serve` over loopback, bounded in time.
  *
- *   npm run build && node bench/load-test.mjs [--seconds 10] [--rate 1000] [--threads 1] [--connections 32]
- *                                            [--model DIR] [--build dist] [--scenarios 0,2] [--no-pin]
+ *   npm run build:test && node bench/load-test.mjs [--seconds 10] [--rate 1000] [--threads 1] [--connections 32]
+ *                                            [--model DIR] [--build dist-test] [--scenarios 0,2] [--no-pin]
  *                                            [--server-node-options=--trace-gc] [--repeat N]
  *
  * Without --model it first generates a dataset and trains an ESMM with the paper's shape (23
@@ -21,8 +21,8 @@
  * The load generator and the server share the machine. Where `taskset` exists and there are two
  * or more CPUs, each gets its own (generator CPU 0, server CPU 1; --no-pin turns this off), so
  * that neither steals the other's core in the middle of a request. The open-loop sender polls
- * with setImmediate rather than 1 ms timers, so requests leave on time (timer ticks alone made
- * them up to ~3 ms late at p99, and that lateness counted as latency).
+ * with setImmediate rather than 1 ms timers, so requests leave on time (timer ticks alone make
+ * them up to ~3 ms late at p99, and that lateness would count as latency).
  * --repeat N runs the chosen scenarios N times, round by round (so a noisy minute of the machine
  * hits every scenario alike), and adds a summary per scenario: p99 min / median / max over the runs
  * and in how many the p99 was under the target (5 ms). One run says little here: on this 2-core VM
@@ -45,7 +45,9 @@ const { values: opts } = parseArgs({
     threads: { type: 'string', default: '1' },
     model: { type: 'string' },
     connections: { type: 'string', default: '32' },
-    build: { type: 'string', default: 'dist' },
+    // The test build: it holds the CLI and the test helper that reads request bodies from the data
+    // (serve/testing.js), which the published build (dist) leaves out.
+    build: { type: 'string', default: 'dist-test' },
     /** Comma-separated indices of the scenarios to run (default: all). */
     scenarios: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -58,7 +60,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const build = join(root, opts.build);
 const cli = join(build, 'cli', 'main.js');
 if (!existsSync(cli)) {
-  console.error(`bench/load-test.mjs runs the built package (${cli} is missing): run \`npm run build\` first`);
+  console.error(`bench/load-test.mjs runs the test build (${cli} is missing): run \`npm run build:test\` first`);
   process.exit(2);
 }
 const { rawInstances } = await import(join(build, 'serve', 'testing.js'));

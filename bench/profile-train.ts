@@ -12,12 +12,14 @@
  * prints how long the main thread waited for the worker.
  */
 import { parseArgs } from 'node:util';
-import { BatchBuilder } from '../src/data/batcher.js';
-import { prepareSplit } from '../src/data/prepare.js';
-import { defaultSpec, inputWidth } from '../src/features/spec.js';
+import { BatchBuilder } from '../src/data/batch/batcher.js';
+import { prepareSplit } from '../src/data/cache/prepare.js';
+import { defaultSpec } from '../src/features/spec.js';
 import { CvrModel } from '../src/models/cvr-model.js';
-import { createDenseOptimizer, createSparseOptimizer, type OptimizerKind } from '../src/sparse/optimizers.js';
-import { labelsFor } from '../src/train/component-data.js';
+import { createDenseOptimizer } from '../src/optim/dense.js';
+import type { OptimizerKind } from '../src/optim/kernels.js';
+import { createSparseOptimizer } from '../src/sparse/row-sparse-optimizer.js';
+import { labelsOf } from '../src/models/labels.js';
 import { sampleOrder, type ShuffleMode } from '../src/train/shuffle.js';
 import { EmbeddingThread } from '../src/sparse/embedding-thread.js';
 import { Rng } from '../src/util/rng.js';
@@ -41,7 +43,7 @@ const optimizer = values.optimizer as OptimizerKind;
 
 const split = await prepareSplit({ dataDir: values.data, split: 'train' });
 const spec = defaultSpec();
-const model = await CvrModel.create({ kind: 'esmm', spec, shape: { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 }, seed: 1 });
+const model = await CvrModel.create({ kind: 'esmm', spec, hyper: { hidden: [360, 200, 80], dropout: 0 }, seed: 1 });
 const c = model.components[0]!;
 const builder = new BatchBuilder(spec, split.fieldNames, split.groups);
 const sparseOpt = createSparseOptimizer(optimizer, 0.001);
@@ -70,7 +72,7 @@ outer: for (let b = 0; ; b = (b + 1) % split.numBlocks) {
     lap('build');
     const x = thread ? await thread.forward(batch) : c.pool(batch, 'train');
     lap('pool');
-    const res = await c.net.trainStep(x, batch.size, labelsFor(c.def, batch), new Float32Array(batch.size).fill(1));
+    const res = await c.net.trainStep(x, batch.size, labelsOf(batch, c.net.labelNames));
     lap('ort');
     const denseStep = () => denseOpt.step(names.map((k) => c.net.params.get(k)!.data), names.map((k) => res.grads.get(k)!));
     if (thread) {

@@ -17,10 +17,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, o
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchBuilder } from '../src/data/batcher.js';
-import { prepareSplit, type PreparedSplit } from '../src/data/prepare.js';
-import { generateDataset } from '../src/data/simulate/generate.js';
-import { defaultSpec, inputWidth } from '../src/features/spec.js';
+import { BatchBuilder } from '../src/data/batch/batcher.js';
+import { prepareSplit, type PreparedSplit } from '../src/data/cache/prepare.js';
+import { generateDataset } from '../src/simulate/generate.js';
+import { defaultSpec } from '../src/features/spec.js';
 import { computeAuc } from '../src/metrics/auc.js';
 import { CvrModel } from '../src/models/cvr-model.js';
 import { evaluateModel } from '../src/train/evaluate.js';
@@ -46,14 +46,14 @@ const nTrain = Number(values.train);
 const nTest = Number(values.test);
 const dataDir = join(values.data!, `aliccp-sim-${nTrain}-${nTest}`);
 const spec = defaultSpec();
-const shape = { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 };
+const hyper = { hidden: [360, 200, 80], dropout: 0 };
 const seed = Number(values.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer (got ${values.seed})`);
 const training = { epochs: 1, batchSize: 1024, lr: 0.001, optimizer: 'adam' as const, seed, quiet: true };
 const PYTHON = '/usr/bin/python3';
 const results: Record<string, unknown> = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
-  config: { train: nTrain, test: nTest, spec: '23 Ali-CCP fields, dim 18', towers: shape.hidden, ...training },
+  config: { train: nTrain, test: nTest, spec: '23 Ali-CCP fields, dim 18', towers: hyper.hidden, ...training },
 };
 
 // Data ----------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ function timeRead(files: string[]): number {
 }
 
 async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number) {
-  const model = await CvrModel.create({ kind: 'esmm', spec, shape, seed }, { threads });
+  const model = await CvrModel.create({ kind: 'esmm', spec, hyper, seed }, { threads });
   const rates: number[] = [];
   let windowStart = performance.now();
   let windowSamples = 0;
@@ -247,7 +247,7 @@ function peerAucs(pred: Float32Array, split: PreparedSplit) {
 }
 
 async function predictBench(trainSplit: PreparedSplit, testSplit: PreparedSplit) {
-  const model = await CvrModel.create({ kind: 'esmm', spec, shape, seed });
+  const model = await CvrModel.create({ kind: 'esmm', spec, hyper, seed });
   await trainModel(model, trainSplit, { ...training, onStep: (s) => { if (s.step >= 50) throw new Error('stop'); } }).catch(() => undefined);
   let t = performance.now();
   await predictAll(model, testSplit, () => undefined, { quiet: true, batchSize: 4096 });

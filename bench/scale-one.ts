@@ -6,8 +6,8 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareSplit } from '../src/data/prepare.js';
-import { defaultSpec, inputWidth } from '../src/features/spec.js';
+import { prepareSplit } from '../src/data/cache/prepare.js';
+import { defaultSpec } from '../src/features/spec.js';
 import { CvrModel } from '../src/models/cvr-model.js';
 import { trainModel } from '../src/train/trainer.js';
 
@@ -19,7 +19,7 @@ const split = await prepareSplit({ dataDir, split: 'train', cacheDir, force: tru
 const prepareSeconds = (performance.now() - t) / 1000;
 const rssAfterPrepareMb = process.memoryUsage().rss / 1e6;
 const spec = defaultSpec();
-const model = await CvrModel.create({ kind: 'esmm', spec, shape: { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 }, seed: 1 });
+const model = await CvrModel.create({ kind: 'esmm', spec, hyper: { hidden: [360, 200, 80], dropout: 0 }, seed: 1 });
 t = performance.now();
 const r = await trainModel(model, split, { epochs: 1, batchSize: 1024, lr: 0.001, optimizer: 'adam', seed: 1, quiet: true });
 const trainSeconds = (performance.now() - t) / 1000;

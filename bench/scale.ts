@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateDataset } from '../src/data/simulate/generate.js';
+import { generateDataset } from '../src/simulate/generate.js';
 import { defaultSpec } from '../src/features/spec.js';
 import { log, sh } from './lib.js';
 

@@ -4,9 +4,10 @@
  * many requests. Each against a reference measured in the same run:
  *
  *   - pooling: EmbeddingCollection.forward (every entry's row located and loaded first, then
- *     pooled) against the plain one-pass loop it replaced (below, checked to give the same values);
+ *     pooled) against a plain one-pass loop that locates rows as it pools (below, checked to give
+ *     the same values);
  *   - collections: Predictor.predictRows (batch arrays reused) against the same work with fresh
- *     arrays per request (a new BatchBuilder batch and block, as the predictor did before).
+ *     arrays per request (a new BatchBuilder batch and block per request).
  *
  *   node dist-bench/bench/serve-path.js [--model bench/.data/serve/model] [--requests 20000] [--no-pin]
  *
@@ -20,8 +21,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { BatchBuilder } from '../src/data/batcher.js';
-import type { Batch } from '../src/data/jagged-types.js';
+import { BatchBuilder } from '../src/data/batch/batcher.js';
+import type { Batch } from '../src/data/batch/jagged-types.js';
 import { NO_GROUPS, type SampleBlock } from '../src/data/types.js';
 import type { EmbeddingCollection } from '../src/sparse/embedding-collection.js';
 import { loadPredictor } from '../src/serve/predictor.js';
@@ -86,7 +87,7 @@ function onePassPool(collection: EmbeddingCollection, batch: Batch, y: Float32Ar
         const w = weights[e]!;
         weightSum += w;
         if (at < 0) continue;
-        for (let j = 0; j < D; j++) acc[j] += w * data[at + j]!;
+        for (let j = 0; j < D; j++) acc[j] = acc[j]! + w * data[at + j]!;
       }
       const scale = mean ? (weightSum !== 0 ? 1 / weightSum : 0) : 1;
       for (let j = 0, o = b * FD + f * D; j < D; j++) {
@@ -110,7 +111,11 @@ for (const batch of batches.slice(0, 200)) {
 const flushBuffer = new Int32Array(16 << 20);
 let sink = 0;
 function flush(): void {
-  for (let i = 0; i < flushBuffer.length; i += 16) sink += flushBuffer[i]++;
+  for (let i = 0; i < flushBuffer.length; i += 16) {
+    const v = flushBuffer[i]!; // i < flushBuffer.length
+    flushBuffer[i] = v + 1;
+    sink += v;
+  }
 }
 const pools: Record<string, (b: Batch) => void> = {
   'one pass (before)': (b) => onePassPool(embeddings, b, theirs),

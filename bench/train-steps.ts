@@ -9,8 +9,8 @@
  * compare two builds, run this once per build, alternating, a few times: runs differ by ±5% here.
  */
 import { parseArgs } from 'node:util';
-import { prepareSplit } from '../src/data/prepare.js';
-import { defaultSpec, inputWidth } from '../src/features/spec.js';
+import { prepareSplit } from '../src/data/cache/prepare.js';
+import { defaultSpec } from '../src/features/spec.js';
 import { CvrModel } from '../src/models/cvr-model.js';
 import { trainModel } from '../src/train/trainer.js';
 
@@ -30,7 +30,7 @@ for (let r = 0; r < Number(values.repeat); r++) {
   for (const config of values.configs!.split(',')) {
     const [ortThreads, embeddingThread] = config.split(':').map(Number) as [number, number];
     const model = await CvrModel.create(
-      { kind: 'esmm', spec, shape: { inputDim: inputWidth(spec), hidden: [360, 200, 80], dropout: 0 }, seed: 1 },
+      { kind: 'esmm', spec, hyper: { hidden: [360, 200, 80], dropout: 0 }, seed: 1 },
       { threads: ortThreads },
     );
     let n = 0;

@@ -3,12 +3,12 @@
  * from raw Ali-CCP logs to a saved model. This is the hand-picked public API; the CLI (`esmm`)
  * is a thin layer over it.
  */
-export { prepareSplit, openPreparedSplit } from './data/prepare.js';
-export type { PrepareOptions, PreparedSplit } from './data/prepare.js';
+export { prepareSplit, openPreparedSplit } from './data/cache/prepare.js';
+export type { PrepareOptions, PreparedSplit } from './data/cache/prepare.js';
 export { DataError } from './data/types.js';
 export type { InputReport, InputProblemKind, SampleBlock, GroupTable } from './data/types.js';
 export type { SampleSource } from './data/sample-source.js';
-export { generateDataset } from './data/simulate/generate.js';
+export { generateDataset } from './simulate/generate.js';
 export { defaultSpec, loadSpec, parseSpec, specForFields, inputWidth } from './features/spec.js';
 export type { FeatureSpec, FieldSpec, TableSpec, Pooling } from './features/spec-types.js';
 export { CvrModel } from './models/cvr-model.js';
@@ -33,5 +33,7 @@ export type { Instance, FeatureEntry, FeatureId, InstanceLimits } from './serve/
 export type { BatchingOptions } from './serve/batch-queue.js';
 export { startServing } from './serve/serve.js';
 export type { ServeOptions, Service } from './serve/serve.js';
-export { exportOnnx, exportOnnxChecked, onnxFeeds, fieldInputs } from './persist/onnx-export.js';
-export type { OnnxFeed, ExportCheck } from './persist/onnx-export.js';
+export { exportOnnx, onnxFeeds, fieldInputs } from './persist/onnx-export.js';
+export type { OnnxFeed } from './persist/onnx-export.js';
+export { exportOnnxChecked } from './serve/export-check.js';
+export type { ExportCheck } from './serve/export-check.js';

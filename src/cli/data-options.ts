@@ -1,4 +1,4 @@
-import { prepareSplit, type PreparedSplit } from '../data/prepare.js';
+import { prepareSplit, type PreparedSplit } from '../data/cache/prepare.js';
 import type { InputReport } from '../data/types.js';
 import { defaultSpec, loadSpec, specForFields } from '../features/spec.js';
 import type { FeatureSpec } from '../features/spec-types.js';

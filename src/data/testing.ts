@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PreparedSplit } from './prepared-format.js';
+import type { PreparedSplit } from './cache/prepared-format.js';
 
 /** One raw entry: field 0x02 id 0x03 value. */
 export type RawEntry = [field: string, id: string | number, value: string | number];

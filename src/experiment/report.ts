@@ -3,6 +3,7 @@
  * with the table next to the paper's, ROC curves of both tasks, calibration, the entire-space
  * CVR quality on simulated data, and the training-loss curves.
  */
+import { basename } from 'node:path';
 import type { CalibrationBucket } from './curves.js';
 import { MODEL_KINDS, modelDef } from '../models/registry.js';
 import { displayName, formatPaper } from './paper.js';
@@ -243,12 +244,13 @@ impression space, clicked and unclicked.</p>
 ${group('truth-', 'calibration-truth')}`
     : '';
   const pngs = ctx.pngs && ctx.pngs.size > 0 ? [...ctx.pngs.values()].map((f) => `<a href="${escapeXml(f)}">${escapeXml(f)}</a>`) : [];
+  // The data folder by its last part: a report names no folder of the machine it was made on.
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>ESMM experiment: the paper's Table 2</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
 <body>
 <h1>ESMM experiment: the seven models of the paper's Table 2</h1>
-<p>Data <code>${escapeXml(c.data)}</code>: train ${n(d.train.impressions)} impressions, ${n(d.train.clicks)} clicks,
+<p>Data <code>${escapeXml(basename(c.data))}</code>: train ${n(d.train.impressions)} impressions, ${n(d.train.clicks)} clicks,
 ${n(d.train.conversions)} conversions; test ${n(d.test.impressions)} / ${n(d.test.clicks)} / ${n(d.test.conversions)}.
 ${runs} run${runs === 1 ? '' : 's'} (seeds ${results.seeds.join(', ')}), ${(results.seconds / 60).toFixed(1)} minutes in all.</p>
 <pre>${escapeXml(ctx.command)}</pre>

@@ -3,7 +3,7 @@
  * each run's value; curves averaged over the runs point by point.
  */
 import type { ModelKind } from '../models/registry.js';
-import type { LossCurve } from '../train/trainer.js';
+import type { LossCurve } from '../train/loss-curve.js';
 import type { CalibrationBucket } from './curves.js';
 import { ROC_POINTS, meanCurve } from './curves.js';
 import { displayName, formatPaper, paperTable2 } from './paper.js';

@@ -17,7 +17,9 @@ import type { HyperRecord } from '../models/hyper.js';
 import { CTR_COMPONENT } from '../models/nets.js';
 import type { ModelKind } from '../models/registry.js';
 import { evaluateModel, type EvalResult } from '../train/evaluate.js';
-import { trainModel, type LossCurve, type OptimizerKind, type TrainConfig } from '../train/trainer.js';
+import type { OptimizerKind } from '../optim/kernels.js';
+import type { LossCurve } from '../train/loss-curve.js';
+import { trainModel, type TrainConfig } from '../train/trainer.js';
 import { collectCurves, type ModelCurves } from './collect.js';
 
 /** A split with its label counts (a PreparedSplit is one). */

@@ -1,4 +1,4 @@
-import type { Batch } from '../data/jagged-types.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingCollection, type PoolMode } from '../sparse/embedding-collection.js';
 import type { EmbeddingThread } from '../sparse/embedding-thread.js';

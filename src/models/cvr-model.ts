@@ -1,4 +1,4 @@
-import type { Batch } from '../data/jagged-types.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingThread } from '../sparse/embedding-thread.js';
 import { combinePredictions, referencedOutputs, type Combination, type PredictionName } from './combine.js';

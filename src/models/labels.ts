@@ -2,7 +2,7 @@
  * The labels a training graph can read with g.label(name), each computed from a batch: the graph
  * names what it learns, and the runtime feeds exactly those.
  */
-import type { Batch } from '../data/jagged-types.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 
 export const LABELS = {
   /** 1 when the impression was clicked. */

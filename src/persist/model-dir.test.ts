@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defaultSpec } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
 import { MODEL_KINDS, type ModelKind } from '../models/registry.js';
-import { prepareSplit } from '../data/prepare.js';
+import { prepareSplit } from '../data/cache/prepare.js';
 import { predictAll } from '../train/predict-all.js';
 import { packageRoot } from '../util/paths.js';
 import { tempDir } from '../test-support/cli.js';

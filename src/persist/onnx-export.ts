@@ -8,7 +8,7 @@
  *   "<f>.values"   float [n_f]    their values: the pooling weights of weighted fields (else unused)
  *   "<f>.lengths"  int64 [batch]  entries of f per instance (they add up to n_f)
  * Outputs: "pctr", "pcvr", "pctcvr", float [batch].
- * A key is the 32-bit id the raw reader stores (data/feature-key.ts): a decimal id below
+ * A key is the 32-bit id the raw reader stores (data/text/feature-key.ts): a decimal id below
  * 2^32 - 1 is its own key, -1 (or 2^32 - 1) is padding and pools to nothing, other id text is
  * FNV-1a hashed. Every field needs its three inputs, empty ([0]) when no instance has it.
  *
@@ -25,13 +25,12 @@
  *                                                weights (0 when they sum to 0, as native)
  *   x      = concat of the pooled fields → the component's dense graph with its weights baked in.
  * pCTR, pCVR and pCTCVR are then the model's combination of its components' outputs
- * (models/combine.ts), the very rule the native predictor evaluates; exportOnnxChecked() also
+ * (models/combine.ts), the very rule the native predictor evaluates; exportOnnxChecked() (serve/export-check.ts) also
  * compares the result with the native predictor before anything is written.
  *
  * The graph is built with the same GraphBuilder as the dense graphs (the integer and
  * domain-specific ops through its op()), and each component's dense graph is inlined into it.
  */
-import ort from 'onnxruntime-node';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { tableSalt } from '../features/hash.js';
 import type { CvrModel } from '../models/cvr-model.js';
@@ -41,15 +40,10 @@ import { buildDenseGraph } from '../models/dense-graph.js';
 import { GraphBuilder, type Attr, type ValueElem } from '../nn/graph.js';
 import { DOMAIN_OPSETS, toOnnxModel } from '../nn/onnx.js';
 import { BATCH, type Shape } from '../nn/shape.js';
-import type { InstanceRows } from '../serve/instances.js';
-import { Predictor } from '../serve/predictor.js';
-import { syntheticInstances } from '../serve/synthetic-instances.js';
-import { PADDING_KEY } from '../data/types.js';
+import { PADDING_KEY, type FeatureRows } from '../data/types.js';
 
 export const ONNX_ML_DOMAIN = 'ai.onnx.ml';
 export const ONNX_ML_OPSET = DOMAIN_OPSETS[ONNX_ML_DOMAIN]!;
-/** The export matches the native predictor to this much (float32 towers, float64 pooling). */
-export const EXPORT_TOLERANCE = 1e-5;
 export const PREDICTION_OUTPUTS = PREDICTIONS;
 
 const M1 = 0x85ebca6b;
@@ -98,8 +92,11 @@ export function exportOnnx(model: CvrModel): Uint8Array {
 /** One input tensor in the export's layout. */
 export type OnnxFeed = { type: 'int64'; data: BigInt64Array; dims: number[] } | { type: 'float32'; data: Float32Array; dims: number[] };
 
-/** Parsed instances (rows whose fields index `spec.fields`) as the exported model's inputs. */
-export function onnxFeeds(rows: InstanceRows, spec: FeatureSpec): Record<string, OnnxFeed> {
+/**
+ * Parsed instances (rows whose fields index `spec.fields`, as serve/instances.ts's InstanceRows)
+ * as the exported model's inputs.
+ */
+export function onnxFeeds(rows: FeatureRows, spec: FeatureSpec): Record<string, OnnxFeed> {
   const F = spec.fields.length;
   const B = rows.count;
   const lengths = Array.from({ length: F }, () => new BigInt64Array(B));
@@ -129,57 +126,6 @@ export function onnxFeeds(rows: InstanceRows, spec: FeatureSpec): Record<string,
     feeds[names.lengths] = { type: 'int64', data: lengths[f]!, dims: [B] };
   });
   return feeds;
-}
-
-export interface ExportCheck {
-  instances: number;
-  /** Largest |onnx - native| over pctr, pcvr and pctcvr. */
-  maxAbsDiff: number;
-}
-
-/**
- * Runs the exported graph in onnxruntime on made-up instances (most ids hitting trained rows) and
- * compares it with the native predictor of the same model.
- */
-export async function checkOnnxExport(onnx: Uint8Array, model: CvrModel, opts: { instances?: number; seed?: number } = {}): Promise<ExportCheck> {
-  const count = opts.instances ?? 256;
-  // Not released here: releasing a predictor releases its model, which belongs to the caller.
-  const native = Predictor.fromModel(model, { limits: { maxInstances: count } });
-  const rows = native.parse(syntheticInstances(model, count, opts.seed ?? 1));
-  const expected = await native.predictRows(rows);
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(onnxFeeds(rows, model.config.spec))) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    const out = await session.run(feeds);
-    let maxAbsDiff = 0;
-    for (const task of PREDICTION_OUTPUTS) {
-      const got = out[task]!.data as Float32Array;
-      const want = expected[task];
-      if (got.length !== want.length) throw new Error(`the exported graph gave ${got.length} ${task} values for ${want.length} instances`);
-      for (let i = 0; i < got.length; i++) {
-        const d = Math.abs(got[i]! - want[i]!);
-        // NaN fails every comparison: count it as an infinite difference.
-        maxAbsDiff = d <= maxAbsDiff ? maxAbsDiff : Number.isNaN(d) ? Infinity : d;
-      }
-    }
-    return { instances: count, maxAbsDiff };
-  } finally {
-    await session.release();
-  }
-}
-
-/** exportOnnx, checked against the native predictor; throws when they differ by more than EXPORT_TOLERANCE. */
-export async function exportOnnxChecked(model: CvrModel, opts: { instances?: number; seed?: number } = {}): Promise<{ onnx: Uint8Array; check: ExportCheck }> {
-  const onnx = exportOnnx(model);
-  const check = await checkOnnxExport(onnx, model, opts);
-  if (!(check.maxAbsDiff <= EXPORT_TOLERANCE)) {
-    throw new Error(
-      `the exported ONNX graph of this '${model.config.kind}' model differs from the native predictor by ${check.maxAbsDiff} ` +
-        `(tolerance ${EXPORT_TOLERANCE}) on ${check.instances} instances; the export does not know how this kind combines its components`,
-    );
-  }
-  return { onnx, check };
 }
 
 // ---- graph assembly ----

@@ -17,9 +17,9 @@
  * for...in loop over the parsed object would (array-index names such as "101" first, ascending,
  * then the others as they came), entries in order.
  */
-import { featureKey } from '../data/feature-key.js';
-import type { EntrySink } from '../data/feature-rows-builder.js';
-import { parseDecimal } from '../data/parse-bytes.js';
+import { featureKey } from '../data/text/feature-key.js';
+import type { EntrySink } from '../data/formats/feature-rows-builder.js';
+import { parseDecimal } from '../data/text/parse-bytes.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { featureKey } from '../data/feature-key.js';
+import { featureKey } from '../data/text/feature-key.js';
 import { PADDING_KEY } from '../data/types.js';
 import { DEFAULT_LIMITS, InstanceError, InstanceParser, concatRows } from './instances.js';
 import { TEST_SPEC } from './test-model.js';

@@ -14,11 +14,11 @@
  * Everything a request can get wrong is an InstanceError whose path says where:
  *   instances[3]["205"][0]: id must be an integer or a non-empty string, got 1.5
  */
-import { featureKey } from '../data/feature-key.js';
+import { featureKey } from '../data/text/feature-key.js';
 import { PADDING_KEY, type FeatureRows } from '../data/types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { InstancesJsonReader } from './instances-json.js';
-import { FeatureRowsBuilder } from '../data/feature-rows-builder.js';
+import { FeatureRowsBuilder } from '../data/formats/feature-rows-builder.js';
 
 export type FeatureId = number | string;
 /** An id, or an [id, value] pair. */
@@ -65,8 +65,8 @@ export class InstanceParser {
   private readonly encoder = new TextEncoder();
   /**
    * Scratch of every parse (parse is synchronous), reused across requests: only trimmed copies
-   * leave. A request used to allocate ~14 KB of typed arrays here, and that external memory made
-   * V8 run its stop-the-world mark-compact every second or two under load.
+   * leave. Fresh arrays per request (~14 KB of typed arrays) are external memory that makes V8
+   * run its stop-the-world mark-compact every second or two under load.
    */
   private readonly rows = new FeatureRowsBuilder(64, 4096);
   private readonly idBytes: Uint8Array;

@@ -12,7 +12,7 @@
  * calls (BatchQueue). An instance's features all sit in its own row; `esmm predict` pools a
  * user's common features separately and adds them, so the two can differ in the last float32 bit.
  */
-import { BatchBuilder } from '../data/batcher.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
 import { NO_GROUPS, type SampleBlock } from '../data/types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { CvrModel, Predictions } from '../models/cvr-model.js';

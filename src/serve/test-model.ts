@@ -4,7 +4,7 @@
  * dense weights, and embedding rows touched (given values) by pooling random instances in train
  * mode, scaled up so that predictions differ clearly from one instance to the next.
  */
-import { BatchBuilder } from '../data/batcher.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
 import { NO_GROUPS, type SampleBlock } from '../data/types.js';
 import { parseSpec } from '../features/spec.js';
 import type { FeatureSpec } from '../features/spec-types.js';

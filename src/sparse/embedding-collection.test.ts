@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddingCollection, type SparseGrad } from './embedding-collection.js';
-import { BatchBuilder } from '../data/batcher.js';
-import type { Batch } from '../data/jagged-types.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import { PADDING_KEY, type FeatureRows, type SampleBlock } from '../data/types.js';
 import { bucketOf, tableSalt } from '../features/hash.js';
 import { Rng } from '../util/rng.js';
@@ -57,7 +57,7 @@ function referenceForward(batch: Batch, e: Embeddings): Float64Array {
       let weightSum = 0;
       for (const [row, w] of entries) {
         const v = e.get(key(tableOfField[f]!, row))!;
-        for (let j = 0; j < D; j++) pooled[j] += w * v[j]!;
+        for (let j = 0; j < D; j++) pooled[j] = pooled[j]! + w * v[j]!;
         weightSum += w;
       }
       const mean = spec.fields[f]!.pooling === 'mean';

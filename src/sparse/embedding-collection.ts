@@ -12,8 +12,11 @@
  * A group's entries (a user's hundreds of history ids) are pooled once per batch into a [G, D]
  * scratch that is then added to each of its samples; backward mirrors it: the samples' gradients
  * are summed per group first, then scattered once per group entry.
+ *
+ * The loops index typed arrays within bounds they were sized for (offsets and rows from the batch,
+ * D-wide rows, scratch of [B, F*D] and [G, D]); their `!`s say so to the compiler, not a check.
  */
-import type { FeatureBatch, KeyedJagged } from '../data/jagged-types.js';
+import type { FeatureBatch, KeyedJagged } from '../data/batch/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { EmbeddingTable, DEFAULT_INIT_RANGE } from './embedding-table.js';
 import { loadRows, loadSink } from './load-rows.js';
@@ -133,12 +136,12 @@ export class EmbeddingCollection {
           const w = sW[e]!;
           weightSum += w;
           if (at < 0) continue;
-          for (let j = 0; j < D; j++) acc[j] += w * data[at + j]!;
+          for (let j = 0; j < D; j++) acc[j] = acc[j]! + w * data[at + j]!;
         }
         const g = groupOf[b]!;
         if (withGroups && g >= 0) {
           weightSum += gW[g]!;
-          for (let j = 0, at = g * D; j < D; j++) acc[j] += gVec[at + j]!;
+          for (let j = 0, at = g * D; j < D; j++) acc[j] = acc[j]! + gVec[at + j]!;
         }
         const scale = mean ? (weightSum !== 0 ? 1 / weightSum : 0) : 1;
         for (let j = 0, o = b * FD + f * D; j < D; j++) {
@@ -152,9 +155,10 @@ export class EmbeddingCollection {
 
   /**
    * Where every entry's row sits in its table's data (-1: never trained, in 'infer' mode), found
-   * before any pooling, in the order pooling would touch the rows (so 'train' places new rows
-   * exactly as before), then loaded (see load-rows.ts). bench/serve-path.ts: a single-impression
-   * forward (219 ids) with the caches flushed 191 -> 55 µs, warm about the same.
+   * before any pooling, in the order pooling touches the rows (so 'train' places new rows in
+   * first-touch order), then loaded (see load-rows.ts). With the caches flushed, a single-impression
+   * forward (219 ids) takes ~55 µs this way against ~191 µs for one pass that locates rows as it
+   * pools (bench/serve-path.ts measures both); with warm caches the two are about the same.
    */
   private locate(batch: FeatureBatch, train: boolean, onlyTable: number | undefined): { sampleAt: Int32Array; groupAt: Int32Array } {
     const B = batch.size;
@@ -225,10 +229,10 @@ export class EmbeddingCollection {
           const at = accumulator.slot(sRows[e]!) * D;
           const grad = accumulator.grad;
           const w = sW[e]! * scale;
-          for (let j = 0; j < D; j++) grad[at + j] += w * gradX[o + j]!;
+          for (let j = 0; j < D; j++) grad[at + j] = grad[at + j]! + w * gradX[o + j]!;
         }
         if (withGroups && g >= 0) {
-          for (let j = 0, at = g * D; j < D; j++) gGrad[at + j] += scale * gradX[o + j]!;
+          for (let j = 0, at = g * D; j < D; j++) gGrad[at + j] = gGrad[at + j]! + scale * gradX[o + j]!;
         }
       }
       if (!withGroups) continue;
@@ -237,7 +241,7 @@ export class EmbeddingCollection {
           const at = accumulator.slot(gRows[e]!) * D;
           const grad = accumulator.grad;
           const w = gWeights[e]!;
-          for (let j = 0, gAt = g * D; j < D; j++) grad[at + j] += w * gGrad[gAt + j]!;
+          for (let j = 0, gAt = g * D; j < D; j++) grad[at + j] = grad[at + j]! + w * gGrad[gAt + j]!;
         }
       }
     }
@@ -317,7 +321,7 @@ export class EmbeddingCollection {
         const w = weights[e]!;
         weightSum += w;
         if (from < 0) continue;
-        for (let j = 0; j < D; j++) gVec[at + j] += w * data[from + j]!;
+        for (let j = 0; j < D; j++) gVec[at + j] = gVec[at + j]! + w * data[from + j]!;
       }
       gW[g] = weightSum;
     }

@@ -1,9 +1,10 @@
 /** The messages between EmbeddingThread and its worker (embedding-thread-worker.ts), and their table queue. */
-import type { SharedFeatureBatch } from '../data/shared-batch.js';
+import type { SharedFeatureBatch } from '../data/batch/shared-batch.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { PoolMode } from './embedding-collection.js';
 import type { TableMemory } from './embedding-table.js';
-import type { OptimizerHyper, SlotsMemory } from './optimizers.js';
+import type { OptimizerHyper } from '../optim/kernels.js';
+import type { SlotsMemory } from './row-sparse-optimizer.js';
 
 export type WorkerCommand =
   | { op: 'attach'; seq: number; spec: FeatureSpec; tables: TableMemory[] }

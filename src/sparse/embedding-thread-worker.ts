@@ -4,10 +4,10 @@
  * tables it is given in each command, while the main thread does the others.
  */
 import { parentPort } from 'node:worker_threads';
-import { readSharedBatch } from '../data/shared-batch.js';
+import { readSharedBatch } from '../data/batch/shared-batch.js';
 import { EmbeddingCollection } from './embedding-collection.js';
 import { EmbeddingTable } from './embedding-table.js';
-import { TableSlots, applyRowUpdates } from './optimizers.js';
+import { TableSlots, applyRowUpdates } from './row-sparse-optimizer.js';
 import { takeTable, type WorkerCommand, type WorkerReply } from './embedding-thread-protocol.js';
 
 if (!parentPort) throw new Error('embedding-thread-worker.js runs as a worker thread (see EmbeddingThread)');

@@ -22,11 +22,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { FeatureBatch } from '../data/jagged-types.js';
-import { SharedBatchWriter, type SharedFeatureBatch } from '../data/shared-batch.js';
+import type { FeatureBatch } from '../data/batch/jagged-types.js';
+import { SharedBatchWriter, type SharedFeatureBatch } from '../data/batch/shared-batch.js';
 import type { EmbeddingCollection, PoolMode } from './embedding-collection.js';
 import { takeTable, type WorkerCommand, type WorkerReply } from './embedding-thread-protocol.js';
-import type { SlotsMemory, SparseOptimizer } from './optimizers.js';
+import type { SlotsMemory, SparseOptimizer } from './row-sparse-optimizer.js';
 
 /** Whether training and batch prediction use an EmbeddingThread when not told: with 2 or more cores. */
 export function embeddingThreadByDefault(): boolean {
@@ -179,7 +179,9 @@ export class EmbeddingThread {
     for (let f = 0; f < fieldTable.length; f++) {
       const entries = sOff[(f + 1) * B]! - sOff[f * B]! + (G > 0 ? gOff[(f + 1) * G]! - gOff[f * G]! : 0);
       // Every sample writes (or reads) its pooled row of the field: count it as one entry.
-      cost[fieldTable[f]!] += entries + B;
+      // fieldTable holds a table index for each field, and cost has one slot per table.
+      const table = fieldTable[f]!;
+      cost[table] = cost[table]! + (entries + B);
     }
     order.sort((a, b) => cost[b]! - cost[a]! || a - b);
     order.forEach((t, i) => (queue[i + 1] = t));

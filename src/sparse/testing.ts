@@ -1,5 +1,5 @@
 /** Test helpers of the sparse side: a spec with every pooling variant, and random batches for it. */
-import type { Batch, KeyedJagged } from '../data/jagged-types.js';
+import type { Batch, KeyedJagged } from '../data/batch/jagged-types.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { Rng } from '../util/rng.js';
 

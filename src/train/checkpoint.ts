@@ -23,11 +23,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LossCurve } from './trainer.js';
+import type { LossCurve } from './loss-curve.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import { modelTensors, restoreComponent } from '../models/model-tensors.js';
 import { readTensorFile, writeTensorFile, type NamedTensor, type TensorData } from '../persist/tensor-file.js';
-import type { DenseOptimizer, OptimizerHyper, SparseOptimizer, SparseOptimizerState } from '../sparse/optimizers.js';
+import type { DenseOptimizer } from '../optim/dense.js';
+import type { OptimizerHyper } from '../optim/kernels.js';
+import type { SparseOptimizer, SparseOptimizerState } from '../sparse/row-sparse-optimizer.js';
 import type { EmbeddingTable } from '../sparse/embedding-table.js';
 import { fsyncPath } from '../util/durable-fs.js';
 import type { Rng } from '../util/rng.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { prepareSplit } from '../data/prepare.js';
-import { generateDataset } from '../data/simulate/generate.js';
+import { prepareSplit } from '../data/cache/prepare.js';
+import { generateDataset } from '../simulate/generate.js';
 import type { SampleSource } from '../data/sample-source.js';
 import { BLOCK_SAMPLES, NO_GROUPS, type SampleBlock } from '../data/types.js';
-import type { Batch } from '../data/jagged-types.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import { defaultSpec } from '../features/spec.js';
 import { CvrModel } from '../models/cvr-model.js';
 import { resolveModel } from '../models/cvr-model.js';

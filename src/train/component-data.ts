@@ -1,4 +1,4 @@
-import { BatchBuilder } from '../data/batcher.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
 import { selectSamples, type SampleSource } from '../data/sample-source.js';
 import type { SampleBlock } from '../data/types.js';
 import type { Component } from '../models/component.js';

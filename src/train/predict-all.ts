@@ -1,5 +1,5 @@
-import { BatchBuilder } from '../data/batcher.js';
-import type { Batch } from '../data/jagged-types.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { SampleBlock } from '../data/types.js';
 import type { CvrModel, Predictions } from '../models/cvr-model.js';

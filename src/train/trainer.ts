@@ -1,16 +1,13 @@
 import { crc32 } from 'node:zlib';
-import { BatchBuilder } from '../data/batcher.js';
-import type { Batch } from '../data/jagged-types.js';
+import { BatchBuilder } from '../data/batch/batcher.js';
+import type { Batch } from '../data/batch/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import type { NamedTensor } from '../persist/tensor-file.js';
-import {
-  createDenseOptimizer,
-  createSparseOptimizer,
-  type DenseOptimizer,
-  type SparseOptimizer,
-} from '../sparse/optimizers.js';
+import { createDenseOptimizer, type DenseOptimizer } from '../optim/dense.js';
+import type { OptimizerKind } from '../optim/kernels.js';
+import { createSparseOptimizer, type SparseOptimizer } from '../sparse/row-sparse-optimizer.js';
 import { EmbeddingThread, embeddingThreadByDefault } from '../sparse/embedding-thread.js';
 import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
@@ -18,6 +15,7 @@ import { sampleOrder, type ShuffleMode } from './shuffle.js';
 import { trainingSource } from './component-data.js';
 import { labelsOf } from '../models/labels.js';
 import { fnv1a32 } from '../util/fnv.js';
+import type { LossCurve } from './loss-curve.js';
 import {
   captureModel,
   captureOptimizers,
@@ -30,8 +28,6 @@ import {
   type FinishedComponent,
   type RunFingerprint,
 } from './checkpoint.js';
-
-export type OptimizerKind = 'adam' | 'adagrad';
 
 export interface TrainConfig {
   epochs: number;
@@ -82,13 +78,6 @@ export interface StepInfo {
   globalStep: number;
   loss: number;
   samples: number;
-}
-
-/** Loss curve of one component: mean loss over every `every` steps. */
-export interface LossCurve {
-  component: string;
-  every: number;
-  points: { step: number; epoch: number; loss: number }[];
 }
 
 export interface TrainResult {

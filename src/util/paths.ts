@@ -12,8 +12,3 @@ export function packageRoot(): string {
     dir = up;
   }
 }
-
-/** The team's read-only shared folder beside the checkout (fixtures, seed). */
-export function sharedDir(): string {
-  return join(packageRoot(), '..', 'shared');
-}

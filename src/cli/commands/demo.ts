@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { prepareSplit } from '../../data/prepare.js';
+import { prepareSplit } from '../../data/cache/prepare.js';
 import { defaultSpec } from '../../features/spec.js';
 import { CvrModel } from '../../models/cvr-model.js';
 import type { ModelKind } from '../../models/registry.js';

@@ -1,4 +1,6 @@
+import { basename } from 'node:path';
 import { MODELS, modelDef, type ModelKind } from '../../models/registry.js';
+import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
 import { displayName } from '../../experiment/paper.js';
 import { resolveHyper } from '../../models/hyper.js';
 import { buildResults, markdownTable, tableNotes } from '../../experiment/results.js';
@@ -62,6 +64,25 @@ export const EXPERIMENT_OPTIONS: Options = {
   browser: { type: 'string' },
 };
 
+/** Options whose values are paths on the machine that ran the experiment. */
+const PATH_OPTIONS: ReadonlySet<string> = new Set(['data', 'out', 'cache-dir', 'spec', 'browser']);
+
+/**
+ * The command line as the report shows it: the values of path options by their last part
+ * ("--data data", not "--data /tmp/exp3/data"), so a report names no folder of the machine it
+ * was made on; anything else as given, quoted where a shell would need it.
+ */
+export function reportedCommand(cmd: string, argv: readonly string[]): string {
+  const shown = argv.map((arg, i) => {
+    const inline = /^--([\w-]+)=(.*)$/.exec(arg);
+    if (inline && PATH_OPTIONS.has(inline[1]!)) return `--${inline[1]}=${basename(inline[2]!)}`;
+    const previous = argv[i - 1];
+    const option = previous === '-o' ? 'out' : previous?.startsWith('--') ? previous.slice(2) : undefined;
+    return option !== undefined && PATH_OPTIONS.has(option) && !arg.startsWith('-') ? basename(arg) : arg;
+  });
+  return ['esmm', cmd, ...shown].map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
+
 /** "base,ESMM" → kinds and the names as given; unknown or repeated names are usage errors. */
 export function parseModelList(s: string | undefined, command: string): { kinds: ModelKind[]; names: string[] } {
   if (s === undefined) return { kinds: [...PAPER_ORDER], names: [...PAPER_ORDER] };
@@ -93,7 +114,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
-    optimizer: choiceOpt(v, 'optimizer', ['adam', 'adagrad'] as const, 'adam', cmd),
+    optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
   };
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
   const chromium = chooseChromium(optString(v, 'browser') ?? 'auto');
@@ -132,8 +153,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     records,
     seconds: (Date.now() - t0) / 1000,
   });
-  const command = ['esmm', cmd, ...argv].map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
-  const written = await writeReport(out, results, { command, chromium });
+  const written = await writeReport(out, results, { command: reportedCommand(cmd, argv), chromium });
   process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results));
   process.stdout.write(`\nwrote ${written.files.length} files to ${out}: results.json, report.html${written.check ? `, ${written.check.screenshots.size} PNGs` : ''}\n`);
   if (written.check)

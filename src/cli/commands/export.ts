@@ -1,6 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../../persist/model-dir.js';
-import { EXPORT_TOLERANCE, exportOnnxChecked } from '../../persist/onnx-export.js';
+import { EXPORT_TOLERANCE, exportOnnxChecked } from '../../serve/export-check.js';
 import { choiceOpt, numberOpt, parseCommand, requireString, type Options } from '../args.js';
 
 export const EXPORT_HELP = `esmm export --model MODEL_DIR --format onnx --out model.onnx

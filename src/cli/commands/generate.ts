@@ -1,4 +1,4 @@
-import { generateDataset, type GenerateOptions } from '../../data/simulate/generate.js';
+import { generateDataset, type GenerateOptions } from '../../simulate/generate.js';
 import { Progress } from '../../util/progress.js';
 import { numberOpt, parseCommand, requireString, type Options } from '../args.js';
 

@@ -1,8 +1,9 @@
 import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { describeSplitFiles, missingSplitMessage } from '../../data/split-files.js';
+import { describeSplitFiles, missingSplitMessage } from '../../data/formats/split-files.js';
 import { CvrModel } from '../../models/cvr-model.js';
 import { MODEL_KINDS } from '../../models/registry.js';
+import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
 import { saveModel } from '../../persist/model-dir.js';
 import { CheckpointStore } from '../../train/checkpoint.js';
 import { evaluateModel } from '../../train/evaluate.js';
@@ -79,7 +80,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
-    optimizer: choiceOpt(v, 'optimizer', ['adam', 'adagrad'] as const, 'adam', cmd),
+    optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
     seed: numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1, integer: true }),
     shuffle: choiceOpt(v, 'shuffle', SHUFFLE_MODES, 'group', cmd),
   };

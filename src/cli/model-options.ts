@@ -12,16 +12,20 @@ export const MODEL_OPTIONS: Options = Object.fromEntries(
   MODELS.flatMap((m) => Object.entries(m.hyper).map(([name, p]) => [flagName(name, p), { type: 'string' as const }])),
 );
 
-/** Help lines: flags several kinds share once, then each kind's own. */
+/** Help lines: each flag once, with the kinds that declare it when not every kind does. */
 export function modelOptionsHelp(): string {
-  const owners = new Map<string, string[]>();
-  for (const m of MODELS) for (const [name, p] of Object.entries(m.hyper)) owners.set(flagName(name, p), [...(owners.get(flagName(name, p)) ?? []), m.kind]);
-  const lines: string[] = [];
-  const sharedByAll = MODELS[0] ? Object.entries(MODELS[0].hyper).filter(([n, p]) => owners.get(flagName(n, p))?.length === MODELS.length) : [];
-  if (sharedByAll.length > 0) lines.push('Model options (every kind):', ...hyperHelp(Object.fromEntries(sharedByAll)));
-  for (const m of MODELS) {
-    const own = Object.entries(m.hyper).filter(([n, p]) => (owners.get(flagName(n, p))?.length ?? 0) < MODELS.length);
-    if (own.length > 0) lines.push(`Model options, --model ${m.kind}:`, ...hyperHelp(Object.fromEntries(own)));
+  const flags = new Map<string, { name: string; param: HyperParam; kinds: string[] }>();
+  for (const m of MODELS)
+    for (const [name, param] of Object.entries(m.hyper)) {
+      const flag = flagName(name, param);
+      const entry = flags.get(flag) ?? { name, param, kinds: [] };
+      entry.kinds.push(m.kind);
+      flags.set(flag, entry);
+    }
+  const lines = ['Model options (for the kinds in brackets; every kind when none are named):'];
+  for (const { name, param, kinds } of flags.values()) {
+    const [line] = hyperHelp({ [name]: param });
+    lines.push(kinds.length === MODELS.length ? line! : `${line} [${kinds.join(', ')}]`);
   }
   return lines.join('\n');
 }

@@ -10,12 +10,13 @@ import { predictAll } from '../train/predict-all.js';
 import { packageRoot } from '../util/paths.js';
 import { tempDir } from '../test-support/cli.js';
 import { loadModel, readManifest, saveModel } from './model-dir.js';
+import { smallHyper } from '../test-support/hyper.js';
 
 const dir = tempDir('model-dir');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const spec = defaultSpec();
 
-async function saved(kind: ModelKind, name: string, hyper: Record<string, unknown> = { hidden: [8], dropout: 0 }): Promise<string> {
+async function saved(kind: ModelKind, name: string, hyper: Record<string, unknown> = smallHyper(kind, [8])): Promise<string> {
   const model = await CvrModel.create({ kind, spec, hyper, seed: 5 }, { threads: 1 });
   const out = join(dir, name);
   try {

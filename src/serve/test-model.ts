@@ -13,6 +13,7 @@ import type { ModelKind } from '../models/registry.js';
 import { saveModel } from '../persist/model-dir.js';
 import { InstanceParser } from './instances.js';
 import { syntheticInstances } from './synthetic-instances.js';
+import { smallHyper } from '../test-support/hyper.js';
 
 export const TEST_SPEC: FeatureSpec = parseSpec(
   {
@@ -39,7 +40,7 @@ export const TEST_SPEC: FeatureSpec = parseSpec(
 
 
 export async function makeTestModel(kind: ModelKind, seed: number, spec: FeatureSpec = TEST_SPEC): Promise<CvrModel> {
-  const model = await CvrModel.create({ kind, spec, hyper: { hidden: [16, 8], dropout: 0 }, seed }, { threads: 1 });
+  const model = await CvrModel.create({ kind, spec, hyper: smallHyper(kind, [16, 8]), seed }, { threads: 1 });
   const rows = new InstanceParser(spec).parse(syntheticInstances(model, 400, seed, { maxEntries: 8 }));
   const n = rows.count;
   const block: SampleBlock = { ...rows, sampleIds: new Float64Array(n), click: new Uint8Array(n), conversion: new Uint8Array(n), group: new Int32Array(n).fill(-1) };

@@ -10,6 +10,7 @@ import type { ModelKind } from '../models/registry.js';
 import { tempDir } from '../test-support/cli.js';
 import { CheckpointStore, fingerprintDifferences, readCheckpoint, type RunFingerprint } from './checkpoint.js';
 import { trainModel, type TrainConfig, type TrainResult } from './trainer.js';
+import { smallHyper } from '../test-support/hyper.js';
 
 const dir = tempDir('checkpoint');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ interface Setup {
 
 async function model(s: Setup): Promise<CvrModel> {
   const spec = defaultSpec();
-  return CvrModel.create({ kind: s.kind, spec, hyper: { hidden: [12, 6], dropout: s.dropout }, seed: 4 }, { threads: 1 });
+  return CvrModel.create({ kind: s.kind, spec, hyper: smallHyper(s.kind, [12, 6], s.dropout), seed: 4 }, { threads: 1 });
 }
 
 /** Every dense parameter and exported embedding row, by name: what a saved model holds. */

@@ -9,9 +9,10 @@ import { DIVISION } from './kinds/division.js';
 import { ESMM } from './kinds/esmm.js';
 import { ESMM_NS } from './kinds/esmm-ns.js';
 import { OVERSAMPLING } from './kinds/oversampling.js';
+import { SHARED_BOTTOM } from './kinds/shared-bottom.js';
 import { UNBIAS } from './kinds/unbias.js';
 
-export const MODELS: readonly AnyModelDef[] = [ESMM, BASE, AMAN, OVERSAMPLING, UNBIAS, DIVISION, ESMM_NS];
+export const MODELS: readonly AnyModelDef[] = [ESMM, BASE, AMAN, OVERSAMPLING, UNBIAS, DIVISION, ESMM_NS, SHARED_BOTTOM];
 
 /** A model kind's name (the --model value). */
 export type ModelKind = string;

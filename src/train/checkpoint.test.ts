@@ -57,6 +57,8 @@ const SETUPS: Setup[] = [
   // Two components (the CVR net on clicked impressions only) and Adagrad's accumulators; the CTR
   // net takes 126 steps, so a checkpoint falls exactly at its end and one inside the CVR net.
   { kind: 'base', dropout: 0, every: 3, training: { epochs: 2, batchSize: 48, lr: 0.05, optimizer: 'adagrad', seed: 3, quiet: true } },
+  // A bottom shared by two towers, with dropout in all three.
+  { kind: 'shared-bottom', dropout: 0.2, every: 5, training: { epochs: 2, batchSize: 64, lr: 0.01, optimizer: 'adam', seed: 5, quiet: true } },
 ];
 
 for (const setup of SETUPS) {

@@ -42,6 +42,7 @@ export interface CreateOptions {
 export function resolveModel(config: ModelConfig): { def: AnyModelDef; config: ResolvedModelConfig; components: ComponentDef[]; combination: Combination } {
   const def = modelDef(config.kind);
   const hyper = resolveHyper(def.hyper, config.hyper ?? {}, `model '${def.kind}'`);
+  def.validate?.(hyper, config.hyper ?? {});
   const components = def.components(hyper, { embeddingDim: config.spec.embeddingDim, seed: config.seed });
   const names = components.map((c) => c.name);
   if (new Set(names).size !== names.length) throw new Error(`model '${def.kind}' declares component names twice: ${names.join(', ')}`);

@@ -78,6 +78,11 @@ export interface ModelDef<S extends HyperSchema = HyperSchema> {
   /** What it is and how it is built, with its source: for reports and docs. */
   describe(h: HyperValues<S>): string;
   hyper: S;
+  /**
+   * Refuses combinations of options that make no sense, with a message saying why; `given` holds
+   * the options as given (from the command line, or all of them from a saved model.json).
+   */
+  validate?(h: HyperValues<S>, given: Readonly<Record<string, unknown>>): void;
   components(h: HyperValues<S>, ctx: ModelContext): ComponentDef[];
   /** How the components' outputs give pctr, pcvr and pctcvr (the native predictor and the ONNX export both read it). */
   combine(h: HyperValues<S>): Combination;

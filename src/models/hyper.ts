@@ -9,7 +9,7 @@
 
 /** One hyper-parameter: its value type T, default, bounds and help. */
 export interface HyperParam<T extends HyperValue = HyperValue> {
-  type: 'number' | 'integer' | 'layers';
+  type: 'number' | 'integer' | 'layers' | 'choice';
   default: T;
   /** Inclusive bounds of a number, an integer, or each layer width. */
   min: number;
@@ -17,11 +17,13 @@ export interface HyperParam<T extends HyperValue = HyperValue> {
   /** Whether `min` itself is allowed (a rate in (0, 1] is not 0). */
   minInclusive: boolean;
   help: string;
+  /** The allowed values of a choice. */
+  choices?: readonly string[];
   /** The CLI flag without dashes; default: the name in kebab case (hiddenLayers → hidden-layers). */
   flag?: string;
 }
 
-export type HyperValue = number | number[];
+export type HyperValue = number | number[] | string;
 export type HyperSchema = Readonly<Record<string, HyperParam>>;
 export type HyperValues<S extends HyperSchema> = { [K in keyof S]: S[K] extends HyperParam<infer T> ? T : never };
 /** Hyper-parameter values as JSON holds them (model.json, a checkpoint's fingerprint, results.json). */
@@ -39,6 +41,11 @@ export function integer(dflt: number, help: string, bounds: { min: number; max: 
 /** Layer widths, e.g. 360,200,80 (empty: no hidden layer). */
 export function layers(dflt: readonly number[], help: string, opts: { flag?: string; allowEmpty?: boolean } = {}): HyperParam<number[]> {
   return { type: 'layers', default: [...dflt], min: opts.allowEmpty ? 0 : 1, max: 65536, minInclusive: true, help, ...flagOf(opts) };
+}
+
+/** One of `choices`. */
+export function choice<T extends string>(choices: readonly T[], dflt: T, help: string, opts: { flag?: string } = {}): HyperParam<T> {
+  return { type: 'choice', default: dflt, min: 0, max: 0, minInclusive: true, help, choices: [...choices], ...flagOf(opts) };
 }
 
 /** A dropout rate in [0, 0.95]. */
@@ -91,6 +98,9 @@ export function checkValue(name: string, p: HyperParam, v: unknown, where: strin
       if (p.type === 'integer' && !Number.isInteger(v)) return bad(`must be an integer (got ${v})`);
       if (!inRange(v)) return bad(`must be in ${range} (got ${v})`);
       return v;
+    case 'choice':
+      if (typeof v !== 'string' || !(p.choices ?? []).includes(v)) return bad(`must be one of ${(p.choices ?? []).join(', ')} (got ${JSON.stringify(v)})`);
+      return v;
     case 'layers':
       if (!Array.isArray(v) || !v.every((w) => typeof w === 'number' && Number.isInteger(w) && w >= 1 && w <= p.max))
         return bad(`must be a list of layer widths, integers in [1, ${p.max}] (got ${JSON.stringify(v)})`);
@@ -102,6 +112,7 @@ export function checkValue(name: string, p: HyperParam, v: unknown, where: strin
 /** Parses a flag's text into the declared type (then checkValue checks it). */
 export function parseFlagValue(name: string, p: HyperParam, text: string, where: string): HyperValue {
   const flag = `--${flagName(name, p)}`;
+  if (p.type === 'choice') return checkValue(name, p, text.trim(), where);
   if (p.type === 'layers') {
     const parts = text.trim() === '' ? [] : text.split(',');
     if (!parts.every((s) => /^\s*\d+\s*$/.test(s))) throw new Error(`${where}: ${flag} takes comma-separated layer widths like 360,200,80 (got '${text}')`);
@@ -115,8 +126,9 @@ export function parseFlagValue(name: string, p: HyperParam, text: string, where:
 export function hyperHelp(schema: HyperSchema, indent = '  '): string[] {
   return Object.entries(schema).map(([name, p]) => {
     const shown = Array.isArray(p.default) ? p.default.join(',') : String(p.default);
-    const left = `${indent}--${flagName(name, p)} ${p.type === 'layers' ? 'W,W,...' : p.type === 'integer' ? 'N' : 'X'}`;
-    return `${left.padEnd(27)}${p.help} (default ${shown})`;
+    const arg = p.type === 'layers' ? 'W,W,...' : p.type === 'integer' ? 'N' : p.type === 'choice' ? (p.choices ?? []).join('|') : 'X';
+    const left = `${indent}--${flagName(name, p)} ${arg}`;
+    return left.length < 27 ? `${left.padEnd(27)}${p.help} (default ${shown})` : `${left}\n${' '.repeat(27)}${p.help} (default ${shown})`;
   });
 }
 

@@ -4,7 +4,7 @@
  * Used by the tests of every gradient rule and of the dense models.
  */
 import { differentiate, gradName } from './autodiff.js';
-import { GraphBuilder, type Graph } from './graph.js';
+import { GraphBuilder, STOP_GRADIENT, type Graph } from './graph.js';
 import type { GradRule } from './grads/index.js';
 import { toOnnxModel } from './onnx.js';
 import { OrtSession, type HostTensor } from './session.js';
@@ -65,7 +65,12 @@ export async function checkGradients(
   return checkGraphGradients(graph, 'gradient_check_loss', { ...feeds, [proj]: { data: r, dims } }, wrt, opts);
 }
 
-/** Checks the gradient of the scalar `lossName` of a double graph with respect to `wrt`. */
+/**
+ * Checks the gradient of the scalar `lossName` of a double graph with respect to `wrt`. A graph
+ * with stop-gradients defines its gradient as that of the loss with the stopped values held fixed:
+ * the finite differences then run on the graph with each stopped value frozen at its value for
+ * these feeds (a graph input), while the analytic gradient is the original graph's.
+ */
 export async function checkGraphGradients(
   graph: Graph,
   lossName: string,
@@ -75,17 +80,32 @@ export async function checkGraphGradients(
 ): Promise<GradientCheckResult> {
   const { step = 1e-5, rtol = 1e-6, atol = 1e-9, rules } = opts;
   if (graph.elemType !== 'double') throw new Error('gradient checks need a double graph');
-  const trained = differentiate(graph, lossName, wrt, rules);
+  const stopped = graph.nodes.filter((n) => n.op === STOP_GRADIENT).map((n) => n.outputs[0]!);
+  const differentiated = differentiate(graph, lossName, wrt, rules);
+  // The stopped values are fetched too, to freeze them at these feeds' values.
+  const trained = { ...differentiated, outputs: [...differentiated.outputs, ...stopped] };
   const session = await OrtSession.create(toOnnxModel(trained), { threads: 1 });
+  let frozen: OrtSession | null = null;
   try {
-    const analytic = await session.run(feeds, wrt.map(gradName));
-    const lossAt = async (f: DoubleFeeds): Promise<number> => (await session.run(f, [lossName]))[lossName]!.data[0]!;
+    const analytic = await session.run(feeds, [...wrt.map(gradName), ...stopped]);
+    let numericFeeds: DoubleFeeds = feeds;
+    let numericSession = session;
+    if (stopped.length > 0) {
+      frozen = await OrtSession.create(toOnnxModel(freezeStopGradients(graph)), { threads: 1 });
+      numericSession = frozen;
+      numericFeeds = { ...feeds };
+      for (const name of stopped) {
+        const v = analytic[name]!;
+        numericFeeds[name] = { data: Float64Array.from(v.data), dims: v.dims };
+      }
+    }
+    const lossAt = async (f: DoubleFeeds): Promise<number> => (await numericSession.run(f, [lossName]))[lossName]!.data[0]!;
     const comparisons: GradientComparison[] = [];
     for (const name of wrt) {
-      const feed = feeds[name];
+      const feed = numericFeeds[name];
       if (!feed) throw new Error(`gradient check: no feed for '${name}' (only graph inputs can be checked)`);
       const data = Float64Array.from(feed.data);
-      const moved = { ...feeds, [name]: { data, dims: feed.dims } };
+      const moved = { ...numericFeeds, [name]: { data, dims: feed.dims } };
       const grad = analytic[gradName(name)]!.data;
       for (let i = 0; i < data.length; i++) {
         const v = data[i]!;
@@ -105,7 +125,18 @@ export async function checkGraphGradients(
     return { checked: comparisons.length, worst, failures: comparisons.filter((c) => c.ratio > 1) };
   } finally {
     await session.release();
+    await frozen?.release();
   }
+}
+
+/** The graph with every stop-gradient's output turned into a graph input of the same name. */
+export function freezeStopGradients(graph: Graph): Graph {
+  const stopped = graph.nodes.filter((n) => n.op === STOP_GRADIENT).map((n) => n.outputs[0]!);
+  return {
+    ...graph,
+    inputs: [...graph.inputs, ...stopped],
+    nodes: graph.nodes.filter((n) => n.op !== STOP_GRADIENT),
+  };
 }
 
 /** The batch size the feeds give to the graph's symbolic batch dimension (1 when none is used). */

@@ -12,21 +12,32 @@ export const MODEL_OPTIONS: Options = Object.fromEntries(
   MODELS.flatMap((m) => Object.entries(m.hyper).map(([name, p]) => [flagName(name, p), { type: 'string' as const }])),
 );
 
-/** Help lines: each flag once, with the kinds that declare it when not every kind does. */
+/**
+ * Help lines: the flags grouped by the kinds that declare them, each flag once; a default that
+ * differs between kinds is listed per kind.
+ */
 export function modelOptionsHelp(): string {
-  const flags = new Map<string, { name: string; param: HyperParam; kinds: string[] }>();
+  const flags = new Map<string, { name: string; param: HyperParam; kinds: string[]; defaults: string[] }>();
   for (const m of MODELS)
     for (const [name, param] of Object.entries(m.hyper)) {
       const flag = flagName(name, param);
-      const entry = flags.get(flag) ?? { name, param, kinds: [] };
+      const entry = flags.get(flag) ?? { name, param, kinds: [], defaults: [] };
       entry.kinds.push(m.kind);
+      entry.defaults.push(Array.isArray(param.default) ? param.default.join(',') : String(param.default));
       flags.set(flag, entry);
     }
-  const lines = ['Model options (for the kinds in brackets; every kind when none are named):'];
-  for (const { name, param, kinds } of flags.values()) {
-    const [line] = hyperHelp({ [name]: param });
-    lines.push(kinds.length === MODELS.length ? line! : `${line} [${kinds.join(', ')}]`);
+  const groups = new Map<string, string[]>();
+  for (const { name, param, kinds, defaults } of flags.values()) {
+    const key = kinds.length === MODELS.length ? 'every kind' : kinds.join(', ');
+    let [line] = hyperHelp({ [name]: param });
+    if (new Set(defaults).size > 1) {
+      line = line!.replace(/ \(default [^)]*\)$/, '');
+      line += ` (default ${kinds.map((k, i) => `${k} ${defaults[i]}`).join('; ')})`;
+    }
+    groups.set(key, [...(groups.get(key) ?? []), line!]);
   }
+  const lines: string[] = [];
+  for (const [kinds, group] of groups) lines.push(`Model options (${kinds}):`, ...group);
   return lines.join('\n');
 }
 

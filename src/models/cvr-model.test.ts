@@ -53,10 +53,12 @@ for (const kind of MODEL_KINDS) {
     for (let i = 0; i < pa.length; i += 3) {
       for (let j = 0; j < pa[i]!.length; j++) {
         const [pctr, pcvr, pctcvr] = [pa[i]![j]!, pa[i + 1]![j]!, pa[i + 2]![j]!];
-        // A float32 sigmoid rounds to 0 below a logit of about -88 (tiny data, extreme inputs);
-        // DIVISION clamps pCTCVR / pCTR to 1.
+        // A float32 sigmoid rounds to 0 below a logit of about -88 (tiny data, extreme inputs).
         assert.ok(pctr > 0 && pctr < 1 && pcvr >= 0 && pcvr <= 1, `pctr ${pctr}, pcvr ${pcvr}`);
-        assert.ok(Math.abs(pctr * pcvr - pctcvr) <= 1e-6 * Math.max(1, pctcvr));
+        // pCTCVR = pCTR × pCVR, except where a model derives pCVR = min(1, pCTCVR / pCTR) from a
+        // CTCVR head that exceeds pCTR: then pCVR is 1 and pCTCVR is at least pCTR.
+        if (pcvr < 1) assert.ok(Math.abs(pctr * pcvr - pctcvr) <= 1e-6 * Math.max(1, pctcvr), `${pctr} × ${pcvr} vs ${pctcvr}`);
+        else assert.ok(pctcvr >= pctr * (1 - 1e-6), `pCVR 1 with pCTCVR ${pctcvr} below pCTR ${pctr}`);
       }
     }
     const saved = join(dir, `saved-${kind}`);

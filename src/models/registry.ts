@@ -8,11 +8,20 @@ import { BASE } from './kinds/base.js';
 import { DIVISION } from './kinds/division.js';
 import { ESMM } from './kinds/esmm.js';
 import { ESMM_NS } from './kinds/esmm-ns.js';
+import { AITM } from './kinds/aitm.js';
+import { DCMT } from './kinds/dcmt.js';
+import { ESCM2_DR } from './kinds/escm2-dr.js';
+import { ESCM2_IPS } from './kinds/escm2-ips.js';
+import { MMOE } from './kinds/mmoe.js';
 import { OVERSAMPLING } from './kinds/oversampling.js';
+import { PLE } from './kinds/ple.js';
 import { SHARED_BOTTOM } from './kinds/shared-bottom.js';
 import { UNBIAS } from './kinds/unbias.js';
 
-export const MODELS: readonly AnyModelDef[] = [ESMM, BASE, AMAN, OVERSAMPLING, UNBIAS, DIVISION, ESMM_NS, SHARED_BOTTOM];
+export const MODELS: readonly AnyModelDef[] = [
+  ESMM, BASE, AMAN, OVERSAMPLING, UNBIAS, DIVISION, ESMM_NS,
+  SHARED_BOTTOM, MMOE, PLE, AITM, ESCM2_IPS, ESCM2_DR, DCMT,
+];
 
 /** A model kind's name (the --model value). */
 export type ModelKind = string;

@@ -95,7 +95,8 @@ test('shared-bottom: gradients w.r.t. every parameter and x match central differ
   const wrt = [...graph.params.map((p) => p.name), 'x'];
   assert.deepEqual(
     graph.params.map((p) => p.name),
-    ['bottom.w0', 'bottom.b0', 'bottom.w1', 'bottom.b1', 'ctr.w0', 'ctr.b0', 'ctr.w1', 'ctr.b1', 'ctcvr.w0', 'ctcvr.b0', 'ctcvr.w1', 'ctcvr.b1'],
+    // The bottom, each tower's hidden layers, then each task's logit layer.
+    ['bottom.w0', 'bottom.b0', 'bottom.w1', 'bottom.b1', 'ctr.w0', 'ctr.b0', 'ctcvr.w0', 'ctcvr.b0', 'ctr.w1', 'ctr.b1', 'ctcvr.w1', 'ctcvr.b1'],
   );
   const result = await checkGraphGradients(graph, 'loss', f, wrt);
   assert.equal(result.failures.length, 0, formatComparison(result.worst));

@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkGraphGradients, formatComparison, signedFeed, type DoubleFeeds } from '../../nn/gradient-check.js';
+import { toOnnxModel } from '../../nn/onnx.js';
+import { OrtSession } from '../../nn/session.js';
+import { Rng } from '../../util/rng.js';
+import { resolveModel } from '../cvr-model.js';
+import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
+import { MODELS } from '../registry.js';
+import { OBJECTIVE_TASKS, type ObjectiveName } from './objectives.js';
+import type { BackboneName } from './backbones.js';
+
+/**
+ * Every multi-task kind, and backbones and objectives combined across the presets: the graph's
+ * forward and loss against a plain-JS reference written from the formulas (float64), and the
+ * gradient of every parameter and of x against central differences.
+ */
+const B = 5;
+const D = 4;
+const SPEC = {
+  format: 'esmm-feature-spec',
+  version: 1,
+  embeddingDim: D,
+  tables: [{ name: 't', buckets: 8 }],
+  fields: [{ name: 'f', table: 't', pooling: 'sum', weighted: false }],
+} as const;
+const SMALL = { tower: [3], dropout: 0.25, bottom: [4], experts: 3, expert: [4], levels: 2, taskExperts: 2, sharedExperts: 1 };
+
+interface Case {
+  kind: string;
+  hyper: Record<string, unknown>;
+}
+
+const sizesFor = (backbone: BackboneName): Record<string, unknown> => {
+  const { tower, dropout } = SMALL;
+  switch (backbone) {
+    case 'towers':
+      return { tower, dropout };
+    case 'shared-bottom':
+      return { tower, dropout, bottom: SMALL.bottom };
+    case 'mmoe':
+      return { tower, dropout, experts: SMALL.experts, expert: SMALL.expert };
+    case 'ple':
+      return { tower, dropout, levels: SMALL.levels, taskExperts: SMALL.taskExperts, sharedExperts: SMALL.sharedExperts, expert: SMALL.expert };
+  }
+};
+const multiTaskKinds = MODELS.filter((m) => 'backbone' in m.hyper).map((m) => m.kind);
+const presetOf = (kind: string) => {
+  const h = resolveModel({ kind, spec: SPEC as never, seed: 1 }).config.hyper;
+  return { backbone: h.backbone as BackboneName, objective: h.objective as ObjectiveName };
+};
+const CASES: Case[] = [
+  ...multiTaskKinds.map((kind) => ({ kind, hyper: sizesFor(presetOf(kind).backbone) })),
+  { kind: 'mmoe', hyper: { ...sizesFor('mmoe'), objective: 'esmm' } },
+  { kind: 'ple', hyper: { ...sizesFor('ple'), levels: 1, objective: 'dcmt' } },
+  { kind: 'shared-bottom', hyper: { ...sizesFor('shared-bottom'), objective: 'escm2-dr' } },
+  { kind: 'mmoe', hyper: { ...sizesFor('mmoe'), objective: 'aitm' } },
+  { kind: 'aitm', hyper: { ...sizesFor('ple'), backbone: 'ple' } },
+];
+
+const resolved = (c: Case) => resolveModel({ kind: c.kind, spec: SPEC as never, hyper: c.hyper, seed: 1 });
+
+function feeds(c: Case, seed: number): DoubleFeeds {
+  const rng = new Rng(seed);
+  const dense = resolved(c).components[0]!.dense;
+  const out: DoubleFeeds = {};
+  for (const [name, p] of initParams(paramDecls(dense, D), rng)) {
+    const data = Float64Array.from(p.data);
+    if (p.dims.length === 1) for (let i = 0; i < data.length; i++) data[i] = 0.3 * (rng.next() - 0.5);
+    out[name] = { data, dims: p.dims };
+  }
+  for (const d of buildDenseGraph(dense, D, { training: true }).dropouts) {
+    const width = d.shape[1] as number;
+    out[d.mask] = { data: Float64Array.from({ length: B * width }, () => (rng.next() < 0.75 ? 1 / 0.75 : 0)), dims: [B, width] };
+  }
+  out.x = signedFeed(rng, [B, D], 0.1, 1.5);
+  const click = Float64Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0));
+  const conversion = Float64Array.from(click, (o, i) => (o && i % 4 === 0 ? 1 : 0));
+  out.click = { data: click, dims: [B] };
+  out.conversion = { data: conversion, dims: [B] };
+  out.ctcvr = { data: conversion.slice(), dims: [B] };
+  return out;
+}
+
+// ---- the plain-JS reference ----
+
+const sigmoid = (l: number) => 1 / (1 + Math.exp(-l));
+const softplus = (l: number) => Math.log1p(Math.exp(l));
+const ce = (z: number, l: number) => softplus(l) - z * l;
+const probCe = (z: number, p: number) => {
+  const c = Math.min(Math.max(p, 1e-7), 1 - 1e-7);
+  return -(z * Math.log(c) + (1 - z) * Math.log(1 - c));
+};
+const softmax = (v: number[]) => {
+  const m = Math.max(...v);
+  const e = v.map((a) => Math.exp(a - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((a) => a / s);
+};
+
+function reference(c: Case, f: DoubleFeeds) {
+  // The reference reads the options by name, each as the type its declaration gives.
+  const h: Record<string, any> = resolved(c).config.hyper;
+  const get = (n: string) => f[n] ?? assert.fail(`no feed ${n}`);
+  const dense = (v: number[], w: string, b: string | null): number[] => {
+    const W = get(w);
+    const out = W.dims[1]!;
+    return Array.from({ length: out }, (_, j) => v.reduce((a, x, k) => a + x * W.data[k * out + j]!, b ? get(b).data[j]! : 0));
+  };
+  const mlp = (scope: string, v: number[], n: number, r: number): number[] => {
+    let x = v;
+    for (let i = 0; i < n; i++) {
+      x = dense(x, `${scope}.w${i}`, `${scope}.b${i}`).map((a) => Math.max(a, 0));
+      const mask = f[`${scope}.mask${i}`];
+      if (mask) x = x.map((a, j) => a * mask.data[r * x.length + j]!);
+    }
+    return x;
+  };
+  const mix = (gate: number[], experts: number[][]) => experts[0]!.map((_, j) => experts.reduce((a, e, i) => a + gate[i]! * e[j]!, 0));
+  const backbone = h.backbone as BackboneName;
+  const objective = h.objective as ObjectiveName;
+  const tasks = OBJECTIVE_TASKS[objective];
+  const towerLayers = (h.tower as number[]).length;
+  const rows = [];
+  for (let r = 0; r < B; r++) {
+    const x = Array.from(get('x').data.subarray(r * D, (r + 1) * D));
+    const inputs: Record<string, number[]> = {};
+    if (backbone === 'towers') for (const t of tasks) inputs[t] = x;
+    if (backbone === 'shared-bottom') {
+      const shared = mlp('bottom', x, (h.bottom as number[]).length, r);
+      for (const t of tasks) inputs[t] = shared;
+    }
+    if (backbone === 'mmoe') {
+      const experts = Array.from({ length: h.experts as number }, (_, i) => mlp(`expert${i}`, x, (h.expert as number[]).length, r));
+      for (const t of tasks) inputs[t] = mix(softmax(dense(x, `gate.${t}.w`, `gate.${t}.b`)), experts);
+    }
+    if (backbone === 'ple') {
+      let taskIn: Record<string, number[]> = Object.fromEntries(tasks.map((t) => [t, x]));
+      let sharedIn = x;
+      const n = (h.expert as number[]).length;
+      for (let l = 0; l < (h.levels as number); l++) {
+        const own = Object.fromEntries(tasks.map((t) => [t, Array.from({ length: h.taskExperts as number }, (_, i) => mlp(`ple${l}.${t}.expert${i}`, taskIn[t]!, n, r))]));
+        const shared = Array.from({ length: h.sharedExperts as number }, (_, i) => mlp(`ple${l}.shared.expert${i}`, sharedIn, n, r));
+        const next: Record<string, number[]> = {};
+        for (const t of tasks) next[t] = mix(softmax(dense(taskIn[t]!, `ple${l}.gate.${t}.w`, `ple${l}.gate.${t}.b`)), [...own[t]!, ...shared]);
+        if (l < (h.levels as number) - 1)
+          sharedIn = mix(softmax(dense(sharedIn, `ple${l}.gate.shared.w`, `ple${l}.gate.shared.b`)), [...tasks.flatMap((t) => own[t]!), ...shared]);
+        taskIn = next;
+      }
+      Object.assign(inputs, taskIn);
+    }
+    const reps = Object.fromEntries(tasks.map((t) => [t, mlp(t, inputs[t]!, towerLayers, r)]));
+    const logit = (t: string, v = reps[t]!) => dense(v, `${t}.w${towerLayers}`, `${t}.b${towerLayers}`)[0]!;
+    const o = get('click').data[r]!;
+    const conv = get('conversion').data[r]!;
+    const y = get('ctcvr').data[r]!;
+    let pctr: number, pcvr: number, pctcvr: number, loss: number;
+    const lc = logit('ctr');
+    pctr = sigmoid(lc);
+    if (objective === 'independent' || objective === 'aitm') {
+      let lt: number;
+      if (objective === 'aitm') {
+        const p = reps.ctr!;
+        const q = reps.ctcvr!;
+        let info = dense(p, 'aitm.info.w', 'aitm.info.b').map((a) => Math.max(a, 0));
+        const mask = f['aitm.info.mask'];
+        if (mask) info = info.map((a, j) => a * mask.data[r * info.length + j]!);
+        const units = [q, info];
+        const scores = units.map((u) => {
+          const qa = dense(u, 'aitm.attention.w1', null);
+          const ka = dense(u, 'aitm.attention.w2', null);
+          return qa.reduce((a, v, j) => a + v * ka[j]!, 0) / Math.sqrt(q.length);
+        });
+        const w = softmax(scores);
+        const vs = units.map((u) => dense(u, 'aitm.attention.w3', null));
+        const z = vs[0]!.map((_, j) => w[0]! * vs[0]![j]! + w[1]! * vs[1]![j]!);
+        lt = logit('ctcvr', z);
+      } else lt = logit('ctcvr');
+      pctcvr = sigmoid(lt);
+      pcvr = Math.min(1, pctcvr / pctr);
+      loss = ce(o, lc) + ce(y, lt) + (objective === 'aitm' ? (h.alpha as number) * Math.max(pctcvr - pctr, 0) : 0);
+    } else {
+      const lv = logit('cvr');
+      pcvr = sigmoid(lv);
+      pctcvr = pctr * pcvr;
+      const global = probCe(y, pctcvr);
+      if (objective === 'esmm') loss = ce(o, lc) + global;
+      else if (objective === 'dcmt') {
+        const ps = Math.min(Math.max(pctr, h.propensityClip as number), 1 - (h.propensityClip as number));
+        const lcf = logit('cvr_cf');
+        const term = (o * ce(conv, lv)) / ps + ((1 - o) * ce(1, lcf)) / (1 - ps) + (h.constraintWeight as number) * Math.abs(1 - (pcvr + sigmoid(lcf)));
+        loss = ce(o, lc) + (h.cvrWeight as number) * term + (h.ctcvrWeight as number) * global;
+      } else {
+        const inv = 1 / Math.max(pctr, 1 / (h.ipsClip as number));
+        const e = ce(conv, lv);
+        let term: number;
+        if (objective === 'escm2-ips') term = o * e * inv;
+        else {
+          const imp = sigmoid(logit('imp'));
+          term = imp + o * (e - imp) * inv + o * (e - imp) * (e - imp) * inv;
+        }
+        loss = ce(o, lc) + (h.cvrWeight as number) * term + (h.ctcvrWeight as number) * global;
+      }
+    }
+    rows.push({ pctr, pcvr, pctcvr, loss });
+  }
+  return { rows, loss: rows.reduce((a, v) => a + v.loss, 0) / B };
+}
+
+for (const c of CASES) {
+  const name = `${c.kind}${c.hyper.objective ? ` --objective ${String(c.hyper.objective)}` : ''}${c.hyper.backbone ? ` --backbone ${String(c.hyper.backbone)}` : ''}`;
+  test(`${name}: forward and loss match the plain-JS reference; gradients match central differences (float64)`, async () => {
+    const dense = resolved(c).components[0]!.dense;
+    const graph = buildDenseGraph(dense, D, { training: true, elemType: 'double' });
+    const f = feeds(c, 7);
+    const session = await OrtSession.create(toOnnxModel(graph), { threads: 1 });
+    try {
+      const out = await session.run(f);
+      const ref = reference(c, f);
+      const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-10 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+      close(out.loss!.data[0]!, ref.loss, 'loss');
+      ref.rows.forEach((row, i) => {
+        close(out.pctr!.data[i]!, row.pctr, `pctr[${i}]`);
+        close(out.pcvr!.data[i]!, row.pcvr, `pcvr[${i}]`);
+        close(out.pctcvr!.data[i]!, row.pctcvr, `pctcvr[${i}]`);
+      });
+    } finally {
+      await session.release();
+    }
+    const wrt = [...graph.params.map((p) => p.name), 'x'];
+    const result = await checkGraphGradients(graph, 'loss', f, wrt);
+    assert.equal(result.failures.length, 0, `${name}: ${formatComparison(result.worst)}`);
+    assert.equal(result.checked, wrt.reduce((a, n) => a + f[n]!.data.length, 0));
+  });
+}
+
+test('every multi-task kind is covered above, and gates and attention weights are outputs that sum to 1', async () => {
+  for (const kind of multiTaskKinds) assert.ok(CASES.some((c) => c.kind === kind), kind);
+  for (const c of CASES.filter((x) => x.kind === 'mmoe' || x.kind === 'ple' || x.kind === 'aitm')) {
+    const graph = buildDenseGraph(resolved(c).components[0]!.dense, D, { training: false, elemType: 'double' });
+    const inspect = graph.outputs.filter((o) => o.startsWith('gate.') || o === 'attention');
+    assert.ok(inspect.length > 0, `${c.kind}: no gate or attention output`);
+    const f = feeds(c, 9);
+    const feedsInfer: DoubleFeeds = { x: f.x! };
+    const session = await OrtSession.create(toOnnxModel(buildDenseGraph(resolved(c).components[0]!.dense, D, { training: false, elemType: 'double' })), { threads: 1 });
+    try {
+      for (const p of graph.params) feedsInfer[p.name] = f[p.name]!;
+      const out = await session.run(feedsInfer);
+      for (const name of inspect) {
+        const w = out[name]!;
+        const k = w.dims[1]!;
+        for (let r = 0; r < B; r++) {
+          const s = Array.from(w.data.subarray(r * k, (r + 1) * k)).reduce((a, v) => a + v, 0);
+          assert.ok(Math.abs(s - 1) < 1e-12, `${c.kind} ${name} row ${r} sums to ${s}`);
+        }
+      }
+    } finally {
+      await session.release();
+    }
+  }
+});
+
+test('combinations that make no sense are refused with the reason', () => {
+  const make = (kind: string, hyper: Record<string, unknown>) => () => resolveModel({ kind, spec: SPEC as never, hyper, seed: 1 });
+  assert.throws(make('mmoe', { bottom: [8] }), /--bottom does nothing with --backbone mmoe --objective independent: bottom is read by --backbone shared-bottom/);
+  assert.throws(make('escm2-ips', { alpha: 0.3 }), /--alpha does nothing with --backbone towers --objective escm2-ips: alpha is read by --objective aitm/);
+  assert.throws(make('aitm', { tower: [] }), /--objective aitm transfers the click tower's last hidden layer/);
+  assert.throws(make('dcmt', { objective: 'bogus' }), /objective \(--objective\) must be one of independent, esmm, escm2-ips, escm2-dr, dcmt, aitm/);
+  assert.doesNotThrow(make('mmoe', { objective: 'escm2-dr', cvrWeight: 0.3 }));
+});

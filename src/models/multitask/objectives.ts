@@ -1,0 +1,162 @@
+/**
+ * Objectives: which tasks a multi-task model's towers learn, how their outputs make pCTR, pCVR and
+ * pCTCVR, and the loss. o = click, r = conversion (0 when not clicked), y = o ∧ r; e(z, p) is the
+ * binary cross-entropy; every loss is a mean over the batch of the per-impression terms below.
+ *
+ *   independent  towers ctr, ctcvr: pCTR = σ(l_ctr), pCTCVR = σ(l_ctcvr) (a head that learns
+ *                click ∧ conversion over all impressions estimates pCTCVR, never pCVR),
+ *                pCVR = min(1, pCTCVR / pCTR); loss e(o, pCTR) + e(y, pCTCVR). The anchor
+ *                libraries' way on Ali-CCP (torch-rechub, PaddleRec, EasyRec).
+ *   esmm         towers ctr, cvr: pCTCVR = pCTR·pCVR; loss e(o, pCTR) + e(y, pCTCVR) (Ma et al. 2018).
+ *   escm2-ips    esmm's towers; loss e(o, pCTR) + λc·o·e(r, pCVR)/ô + λg·e(y, pCTCVR), ô = pCTR with
+ *                the gradient stopped, 1/ô at most `ipsClip` (Wang et al., SIGIR 2022; PaddleRec
+ *                clips its inverse propensity at 15).
+ *   escm2-dr     plus an imputation tower imp, ê = σ(l_imp), the predicted error: the CVR term is
+ *                ê + o·(e − ê)/ô and the imputation term o·(e − ê)²/ô, e = e(r, pCVR), both
+ *                weighted λc (as PaddleRec's escm2 adds them); ô as for IPS.
+ *   dcmt         towers ctr, cvr (factual r̂) and cvr_cf (counterfactual r̂*): loss e(o, pCTR)
+ *                + w_cvr·[o·e(r, r̂)/ô + (1 − o)·e(1, r̂*)/(1 − ô) + λ·|1 − (r̂ + r̂*)|]
+ *                + w_ctcvr·e(y, pCTR·r̂), ô = pCTR with the gradient stopped, clipped to
+ *                [c, 1 − c]; serves the factual r̂ (Zhu et al., ICDE 2023, as NISE restates it).
+ *   aitm         towers ctr, ctcvr in sequence: an info layer maps the click tower's output p; the
+ *                purchase head reads z = Σ_u w_u h3(u) over u ∈ {q, info(p)}, w = softmax_u(⟨h1(u),
+ *                h2(u)⟩ / √d); loss e(o, pCTR) + e(y, pCTCVR) + α·max(pCTCVR − pCTR, 0) (the
+ *                behavioural expectation calibrator), pCVR = min(1, pCTCVR / pCTR) (Xi et al., KDD 2021).
+ */
+import type { GraphBuilder } from '../../nn/graph.js';
+import { logitLayer, widthOf } from '../layers.js';
+import { logitCrossEntropy, probabilityCrossEntropy } from '../losses.js';
+
+export const OBJECTIVES = ['independent', 'esmm', 'escm2-ips', 'escm2-dr', 'dcmt', 'aitm'] as const;
+export type ObjectiveName = (typeof OBJECTIVES)[number];
+
+export interface ObjectiveOptions {
+  cvrWeight: number;
+  ctcvrWeight: number;
+  ipsClip: number;
+  propensityClip: number;
+  constraintWeight: number;
+  alpha: number;
+  dropout: number;
+}
+
+/** The towers each objective trains, in order. */
+export const OBJECTIVE_TASKS: Readonly<Record<ObjectiveName, readonly string[]>> = {
+  independent: ['ctr', 'ctcvr'],
+  esmm: ['ctr', 'cvr'],
+  'escm2-ips': ['ctr', 'cvr'],
+  'escm2-dr': ['ctr', 'cvr', 'imp'],
+  dcmt: ['ctr', 'cvr', 'cvr_cf'],
+  aitm: ['ctr', 'ctcvr'],
+};
+
+/** The options each objective reads (the others are refused when given). */
+export const OBJECTIVE_OPTIONS: Readonly<Record<ObjectiveName, readonly (keyof ObjectiveOptions)[]>> = {
+  independent: [],
+  esmm: [],
+  'escm2-ips': ['cvrWeight', 'ctcvrWeight', 'ipsClip'],
+  'escm2-dr': ['cvrWeight', 'ctcvrWeight', 'ipsClip'],
+  dcmt: ['cvrWeight', 'ctcvrWeight', 'propensityClip', 'constraintWeight'],
+  aitm: ['alpha'],
+};
+
+/**
+ * The objective's heads over the towers' last hidden layers `reps` (one per task): returns the
+ * predictions (pctr, pcvr, pctcvr), values to inspect, and the values its loss reads ('_'-named).
+ */
+export function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<Record<string, string>>, layer: number, o: ObjectiveOptions): Record<string, string> {
+  const logit = (task: string, h = reps[task]!) => logitLayer(g, task, h, layer, `${task}.logit`);
+  switch (name) {
+    case 'independent': {
+      const ctr = logit('ctr');
+      const ctcvr = logit('ctcvr');
+      const pctr = g.sigmoid(ctr, 'pctr');
+      const pctcvr = g.sigmoid(ctcvr, 'pctcvr');
+      return { pctr, pcvr: g.min(g.scalar(1), g.div(pctcvr, pctr), 'pcvr'), pctcvr, _ctr: ctr, _ctcvr: ctcvr };
+    }
+    case 'esmm':
+    case 'escm2-ips':
+    case 'escm2-dr': {
+      const ctr = logit('ctr');
+      const cvr = logit('cvr');
+      const pctr = g.sigmoid(ctr, 'pctr');
+      const pcvr = g.sigmoid(cvr, 'pcvr');
+      const out: Record<string, string> = { pctr, pcvr, pctcvr: g.mul(pctr, pcvr, 'pctcvr'), _ctr: ctr, _cvr: cvr };
+      if (name === 'escm2-dr') out._imp = g.sigmoid(logit('imp'));
+      return out;
+    }
+    case 'dcmt': {
+      const ctr = logit('ctr');
+      const cvr = logit('cvr');
+      const pctr = g.sigmoid(ctr, 'pctr');
+      const pcvr = g.sigmoid(cvr, 'pcvr');
+      return { pctr, pcvr, pctcvr: g.mul(pctr, pcvr, 'pctcvr'), _ctr: ctr, _cvr: cvr, _cf: logit('cvr_cf') };
+    }
+    case 'aitm': {
+      const p = reps.ctr!;
+      const q = reps.ctcvr!;
+      const d = widthOf(g, q);
+      if (widthOf(g, p) !== d) throw new Error(`aitm: the click and purchase towers must end in the same width (${widthOf(g, p)} vs ${d})`);
+      // The info layer: what the click task passes on, a ReLU dense layer as wide as the towers.
+      const wi = g.param('aitm.info.w', [d, d], { kind: 'he-uniform', fanIn: d });
+      const bi = g.param('aitm.info.b', [d], { kind: 'zeros' });
+      const info = g.dropout(g.relu(g.gemm(p, wi, bi)), o.dropout, 'aitm.info.mask');
+      const proj = (k: number) => g.param(`aitm.attention.w${k}`, [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });
+      const [w1, w2, w3] = [proj(1), proj(2), proj(3)];
+      const units = [q, info];
+      const scale = g.scalar(1 / Math.sqrt(d));
+      const scores = units.map((u) => g.unsqueeze(g.mul(g.reduceSum(g.mul(g.gemm(u, w1), g.gemm(u, w2)), [1], false), scale), [1]));
+      const weights = g.softmax(g.concat(scores, 1), 1, 'attention');
+      const weightOf = (k: number) => g.reduceSum(g.mul(weights, g.tensor(k === 0 ? [1, 0] : [0, 1], [2])), [1], true);
+      const [a0, a1] = [weightOf(0), weightOf(1)];
+      const z = g.add(g.mul(a0, g.gemm(q, w3)), g.mul(a1, g.gemm(info, w3)));
+      const ctr = logit('ctr');
+      const ctcvr = logit('ctcvr', z);
+      const pctr = g.sigmoid(ctr, 'pctr');
+      const pctcvr = g.sigmoid(ctcvr, 'pctcvr');
+      return { pctr, pcvr: g.min(g.scalar(1), g.div(pctcvr, pctr), 'pcvr'), pctcvr, attention: weights, _ctr: ctr, _ctcvr: ctcvr };
+    }
+  }
+}
+
+/** The objective's per-impression loss [batch] from buildHeads' values. */
+export function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Record<string, string>>, o: ObjectiveOptions): string {
+  const click = g.label('click');
+  const ctrLoss = logitCrossEntropy(g, v._ctr!, click);
+  switch (name) {
+    case 'independent':
+      return g.add(ctrLoss, logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr')));
+    case 'esmm':
+      return g.add(ctrLoss, probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr')));
+    case 'escm2-ips':
+    case 'escm2-dr': {
+      const inverse = g.div(g.scalar(1), g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip)));
+      const e = logitCrossEntropy(g, v._cvr!, g.label('conversion'));
+      let cvrTerm: string;
+      if (name === 'escm2-ips') cvrTerm = g.mul(g.mul(click, e), inverse);
+      else {
+        const err = g.sub(e, v._imp!);
+        const weighted = g.mul(g.mul(click, err), inverse);
+        // ê + o(e − ê)/ô, and the imputation tower's o(e − ê)²/ô.
+        cvrTerm = g.add(g.add(v._imp!, weighted), g.mul(weighted, err));
+      }
+      const global = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
+      return g.add(g.add(ctrLoss, g.mul(g.scalar(o.cvrWeight), cvrTerm)), g.mul(g.scalar(o.ctcvrWeight), global));
+    }
+    case 'dcmt': {
+      const one = g.scalar(1);
+      const propensity = g.clip(g.stopGradient(v.pctr!), o.propensityClip, 1 - o.propensityClip);
+      const factual = g.div(g.mul(click, logitCrossEntropy(g, v._cvr!, g.label('conversion'))), propensity);
+      // The counterfactual label of an unclicked impression is 1 − r = 1: e(1, r̂*) = softplus(−l*).
+      const counterfactual = g.div(g.mul(g.sub(one, click), g.softplus(g.neg(v._cf!))), g.sub(one, propensity));
+      const constraint = g.abs(g.sub(one, g.add(v.pcvr!, g.sigmoid(v._cf!))));
+      const dcmt = g.add(g.add(factual, counterfactual), g.mul(g.scalar(o.constraintWeight), constraint));
+      const global = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
+      return g.add(g.add(ctrLoss, g.mul(g.scalar(o.cvrWeight), dcmt)), g.mul(g.scalar(o.ctcvrWeight), global));
+    }
+    case 'aitm': {
+      const calibrator = g.max(g.sub(v.pctcvr!, v.pctr!), g.scalar(0));
+      return g.add(g.add(ctrLoss, logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'))), g.mul(g.scalar(o.alpha), calibrator));
+    }
+  }
+}

@@ -119,9 +119,19 @@ export class CvrModel {
    * one caller predicting batch after batch.
    */
   async predict(batch: Batch, threads?: ReadonlyMap<Component, EmbeddingThread>): Promise<Predictions> {
+    const outputs = await this.componentOutputs(batch, threads);
+    return combinePredictions(this.combination, (component, output) => outputs.get(component)![output]!, batch.size);
+  }
+
+  /**
+   * Every output of every component's graph for the batch, by component name: the predictions
+   * the combination reads, and what a graph exposes for inspection (MMoE/PLE gate weights,
+   * AITM's attention), row-major [batch, width]. Valid until the component's next call.
+   */
+  async componentOutputs(batch: Batch, threads?: ReadonlyMap<Component, EmbeddingThread>): Promise<Map<string, Record<string, Float32Array>>> {
     const outputs = new Map<string, Record<string, Float32Array>>();
     for (const c of this.components) outputs.set(c.def.name, await c.predict(batch, threads?.get(c)));
-    return combinePredictions(this.combination, (component, output) => outputs.get(component)![output]!, batch.size);
+    return outputs;
   }
 
   /** Releases the components this model created (not the shared ones). */

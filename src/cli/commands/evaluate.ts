@@ -1,5 +1,6 @@
 import { loadModel } from '../../persist/model-dir.js';
 import { evaluateModel, type EvalResult } from '../../train/evaluate.js';
+import { inspectModel } from '../../train/inspect.js';
 import { numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, loadSplit } from '../data-options.js';
 
@@ -12,6 +13,8 @@ against conversions drawn from the true p(conversion|click) for every impression
 
   --split NAME       split to evaluate (default test)
   --json             print one JSON object
+  --details          also the mean weight per expert of every MMoE/PLE gate, per task, and of
+                     AITM's attention (JSON: "details": {component: {output: [mean per column]}})
   --batch-size B     prediction batch size (default 4096)
   --threads T        onnxruntime threads (default 2); with 2 or more, pooling also runs on 2 threads
   --cache-dir, --format, --strict, -q as for train
@@ -22,6 +25,7 @@ export const EVALUATE_OPTIONS: Options = {
   model: { type: 'string', short: 'm' },
   split: { type: 'string' },
   json: { type: 'boolean' },
+  details: { type: 'boolean' },
   'batch-size': { type: 'string' },
   threads: { type: 'string' },
 };
@@ -37,11 +41,21 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   const model = await loadModel(modelDir, { threads, mode: 'predict' });
   try {
     const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'test', cmd);
-    const r = await evaluateModel(model, split, { batchSize, quiet: v.quiet === true || v.json === true, embeddingThreads: threads >= 2 });
-    process.stdout.write(v.json ? JSON.stringify(r) + '\n' : formatEval(r));
+    const quiet = v.quiet === true || v.json === true;
+    const r = await evaluateModel(model, split, { batchSize, quiet, embeddingThreads: threads >= 2 });
+    const details = v.details === true ? await inspectModel(model, split, { batchSize, quiet }) : undefined;
+    if (v.json) process.stdout.write(JSON.stringify(details ? { ...r, details } : r) + '\n');
+    else process.stdout.write(formatEval(r) + (details ? formatDetails(details) : ''));
   } finally {
     await model.release();
   }
+}
+
+function formatDetails(details: Record<string, Record<string, number[]>>): string {
+  const lines: string[] = [];
+  for (const [component, outputs] of Object.entries(details))
+    for (const [name, means] of Object.entries(outputs)) lines.push(`${`${component} ${name} (mean)`.padEnd(32)} ${means.map((m) => m.toFixed(4)).join(' ')}`);
+  return lines.length > 0 ? lines.join('\n') + '\n' : 'this model exposes no gates or attention\n';
 }
 
 export function formatEval(r: EvalResult): string {

@@ -10,6 +10,8 @@
  * 3. peer: the same model on the same batches in PyTorch (bench/peer_torch.py), Debian's
  *    python3-torch with OpenBLAS (installed with apt-get when missing), OMP_WAIT_POLICY=PASSIVE,
  *    the fastest OpenBLAS kernel whose first losses match; samples/s and test AUCs.
+ * 2b. every model kind: training samples/s on the same data and batch, and ESMM's end-to-end rate
+ *    over its dense towers' own forward+backward rate (bench/kinds.ts).
  * 4. predict: batch prediction samples/s and single-impression latency p50/p99.
  * Prints a table and writes bench/results/latest.json.
  */
@@ -27,6 +29,8 @@ import { evaluateModel } from '../src/train/evaluate.js';
 import { predictAll } from '../src/train/predict-all.js';
 import { trainModel } from '../src/train/trainer.js';
 import { exportBatches } from './export-batches.js';
+import { kindsBench } from './kinds.js';
+import { MODEL_KINDS } from '../src/models/registry.js';
 import { fmtSpread, log, quantile, sh, spread, type Spread } from './lib.js';
 
 const { values } = parseArgs({
@@ -96,6 +100,9 @@ results.train = {
   ours_2_threads_samples_per_s: ours.windows.median,
   speedup_1_to_2_threads: ours.windows.median / oneThread.windows.median,
 };
+
+// 2b. every model kind on the same data and batch, and ESMM against its dense ceiling -----------
+results.kinds = await kindsBench(train, { steps: 200, kinds: MODEL_KINDS });
 
 // 3. peer -----------------------------------------------------------------------------------------
 if (!values['skip-peer']) {
@@ -287,6 +294,11 @@ function printTable(r: Record<string, unknown>): void {
       `| test AUC, PyTorch | ${a(tr.peer_auc as Record<string, number>)} |`,
     );
   } else lines.push(`| test AUC, ours | ${a(tr.ours_auc)} |`);
+  const k = r.kinds as { samples_per_s: Record<string, number>; esmm_dense_samples_per_s: number; esmm_share_of_dense_ceiling: number } | undefined;
+  if (k) {
+    lines.push(`| train, every kind (samples/s, 200 steps) | ${Object.entries(k.samples_per_s).map(([kind, v]) => `${kind} ${v.toFixed(0)}`).join(', ')} |`);
+    lines.push(`| ESMM against its dense towers alone | ${k.esmm_dense_samples_per_s.toFixed(0)} samples/s forward+backward; end to end ${(100 * k.esmm_share_of_dense_ceiling).toFixed(0)}% of it |`);
+  }
   lines.push(`| predict | ${pr.samples_per_s.toFixed(0)} samples/s (batch 4096); single impression p50 ${pr.p50_us.toFixed(0)} µs, p99 ${pr.p99_us.toFixed(0)} µs |`);
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -19,7 +19,7 @@ export interface ReportPlot {
 }
 
 const label = (name: string, m: ModelResults) =>
-  name.toUpperCase() === displayName(m.kind) ? displayName(m.kind) : `${displayName(m.kind)} (${name})`;
+  name.toLowerCase() === m.kind ? displayName(m.kind) : `${displayName(m.kind)} (${name})`;
 const colorOf = (m: ModelResults) => MODEL_PALETTE[MODEL_KINDS.indexOf(m.kind) % MODEL_PALETTE.length] ?? '#333';
 
 type Models = [string, ModelResults][];

@@ -158,7 +158,7 @@ export function markdownTable(results: ExperimentResults): string {
   if (truth) head.push('CVR AUC entire space (truth)', 'pCVR MAE clicked', 'pCVR MAE unclicked');
   head.push('paper CVR AUC', 'paper CTCVR AUC', 'train s / run');
   const rows = Object.entries(results.models).map(([name, m]) => {
-    const cells = [displayName(m.kind) + (name.toUpperCase() === displayName(m.kind) ? '' : ` (${name})`), formatPercent(m.cvr_auc), formatPercent(m.ctcvr_auc)];
+    const cells = [displayName(m.kind) + (name.toLowerCase() === m.kind ? '' : ` (${name})`), formatPercent(m.cvr_auc), formatPercent(m.ctcvr_auc)];
     if (truth)
       cells.push(
         formatPercent(m.cvr_auc_entire_space_truth ?? undefined),

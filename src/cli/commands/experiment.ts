@@ -165,7 +165,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
 function runLine(r: RunRecord, runs: number, kinds: ModelKind[], names: string[]): string {
   const parts = kinds.map((k, i) => {
     const m = r.models[k];
-    const name = names[i]!.toUpperCase() === displayName(k) ? displayName(k) : names[i]!;
+    const name = names[i]!.toLowerCase() === k ? displayName(k) : names[i]!;
     const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
     return m ? `${name} ${pct(m.metrics.cvr_auc)}/${pct(m.metrics.ctcvr_auc)}` : `${name} -`;
   });

@@ -30,6 +30,11 @@ test('generate → train (esmm, base) → evaluate → predict on small generate
     for (const k of ['ctr_auc', 'cvr_auc', 'ctcvr_auc', 'ctr_logloss', 'ctcvr_logloss', 'impressions', 'clicks', 'conversions']) {
       assert.ok(k in r, `missing ${k}`);
     }
+    for (const k of ['cvr_auc_exposure', 'ctr_gauc', 'cvr_gauc', 'ctcvr_gauc', 'ctr_pcoc', 'cvr_pcoc', 'ctcvr_pcoc', 'ctr_ece', 'cvr_ece', 'ctcvr_ece']) {
+      assert.ok(typeof r[k] === 'number' && r[k] >= 0, `${k}: ${r[k]}`);
+    }
+    assert.equal(r.gauc_user_field, '101');
+    assert.equal(r.impressions_without_user, 0);
     assert.equal(r.impressions, 20000);
     assert.ok(r.ctr_auc > 0.6, `${model} ctr_auc ${r.ctr_auc}`);
     assert.ok(r.ctcvr_auc > 0.6, `${model} ctcvr_auc ${r.ctcvr_auc}`);

@@ -45,6 +45,42 @@ export function selectSamples(
   };
 }
 
+/**
+ * The samples of `source` that `keep` selects, as a view that copies them out of each block when
+ * it is read: nothing is held but one count per block, so the view of a split that does not fit
+ * in memory does not have to either (selectSamples copies everything once). `keep` must give the
+ * same answer every time it is asked about a sample (it is asked on every read); blocks left empty
+ * are skipped, so the view's block i is the i-th non-empty one.
+ */
+export function filterView(
+  source: SampleSource,
+  keep: (block: SampleBlock, i: number) => boolean,
+): SampleSource {
+  const blocks: number[] = [];
+  let numSamples = 0;
+  for (let b = 0; b < source.numBlocks; b++) {
+    const block = source.readBlock(b);
+    let n = 0;
+    for (let i = 0; i < block.count; i++) if (keep(block, i)) n++;
+    if (n > 0) blocks.push(b);
+    numSamples += n;
+  }
+  return {
+    fieldNames: source.fieldNames,
+    groups: source.groups,
+    numSamples,
+    numBlocks: blocks.length,
+    readBlock: (v) => {
+      const b = blocks[v];
+      if (b === undefined) throw new RangeError(`block ${v} of ${blocks.length}`);
+      const block = source.readBlock(b);
+      const builder = new BlockBuilder();
+      for (let i = 0; i < block.count; i++) if (keep(block, i)) builder.add(block, i);
+      return builder.finish();
+    },
+  };
+}
+
 /** Accumulates copied samples (and their entries) into one block. */
 class BlockBuilder {
   count = 0;

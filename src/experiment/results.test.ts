@@ -25,6 +25,18 @@ function fakeRun(cvr: number, ctcvr: number, truth: boolean): ModelRun {
       ctr_logloss: 0.2,
       cvr_logloss: 0.2,
       ctcvr_logloss: 0.01,
+      cvr_auc_exposure: cvr + 0.1,
+      ctr_gauc: 0.6,
+      cvr_gauc: cvr - 0.05,
+      ctcvr_gauc: ctcvr - 0.05,
+      ctr_pcoc: 1.1,
+      cvr_pcoc: 0.9,
+      ctcvr_pcoc: 1.0,
+      ctr_ece: 0.01,
+      cvr_ece: 0.02,
+      ctcvr_ece: 0.001,
+      gauc_user_field: '101',
+      impressions_without_user: 0,
       ...(truth ? { cvr_auc_entire_space_truth: cvr - 0.02, pcvr_mae_truth_clicked: 0.01, pcvr_mae_truth_unclicked: 0.03 } : {}),
     },
     trainSeconds: 12,
@@ -71,6 +83,12 @@ test('results.json: every model under the name given, each metric as mean, sampl
   assert.ok(Math.abs(esmm.cvr_auc.mean - 0.661) < 1e-12 && Math.abs(esmm.cvr_auc.std! - Math.SQRT2 * 0.001) < 1e-12);
   assert.deepEqual(esmm.ctcvr_auc.runs, [0.76, 0.76]);
   assert.deepEqual(esmm.cvr_auc_entire_space_truth!.runs.map((v) => +v.toFixed(6)), [0.64, 0.642]);
+  // The field's metrics, each summarized over the runs like the paper's.
+  assert.deepEqual(esmm.cvr_auc_exposure.runs.map((v) => +v.toFixed(6)), [0.76, 0.762]);
+  assert.deepEqual(esmm.ctcvr_gauc.runs.map((v) => +v.toFixed(6)), [0.71, 0.71]);
+  assert.equal(esmm.ctr_pcoc.mean, 1.1);
+  assert.equal(esmm.cvr_ece.mean, 0.02);
+  for (const k of ['ctr_gauc', 'cvr_gauc', 'cvr_pcoc', 'ctcvr_pcoc', 'ctr_ece', 'ctcvr_ece'] as const) assert.equal(esmm[k].runs.length, 2, k);
   assert.deepEqual(esmm.paper, { cvr_auc_percent: [68.56, 0.37], ctcvr_auc_percent: [65.32, 0.49] });
   assert.equal(esmm.curves.roc_cvr_tpr.length, ROC_POINTS);
   assert.equal(esmm.curves.calibration_truth!.length, 10);

@@ -26,6 +26,17 @@ export interface ModelResults {
   ctr_auc: Summary;
   cvr_logloss: Summary;
   ctcvr_logloss: Summary;
+  /** The field's metrics (train/evaluate.ts; docs/models.md, "Evaluation protocol"). */
+  cvr_auc_exposure: Summary;
+  ctr_gauc: Summary;
+  cvr_gauc: Summary;
+  ctcvr_gauc: Summary;
+  ctr_pcoc: Summary;
+  cvr_pcoc: Summary;
+  ctcvr_pcoc: Summary;
+  ctr_ece: Summary;
+  cvr_ece: Summary;
+  ctcvr_ece: Summary;
   /** Simulated data only (null otherwise): pCVR against the truth over all impressions. */
   cvr_auc_entire_space_truth: Summary | null;
   pcvr_mae_truth_clicked: Summary | null;
@@ -114,6 +125,7 @@ function modelResults(kind: ModelKind, runs: ModelRun[]): ModelResults {
     ctr_auc: metric((r) => r.metrics.ctr_auc),
     cvr_logloss: metric((r) => r.metrics.cvr_logloss),
     ctcvr_logloss: metric((r) => r.metrics.ctcvr_logloss),
+    ...fieldMetrics(metric),
     cvr_auc_entire_space_truth: truthMetric((r) => r.metrics.cvr_auc_entire_space_truth),
     pcvr_mae_truth_clicked: truthMetric((r) => r.metrics.pcvr_mae_truth_clicked),
     pcvr_mae_truth_unclicked: truthMetric((r) => r.metrics.pcvr_mae_truth_unclicked),
@@ -131,6 +143,24 @@ function modelResults(kind: ModelKind, runs: ModelRun[]): ModelResults {
     loss_curves: runs.map((r) => r.lossCurves),
   };
 }
+
+/** The metrics of FIELD_METRICS, each summarized over the runs. */
+function fieldMetrics(metric: (pick: (r: ModelRun) => number) => Summary): Pick<ModelResults, (typeof FIELD_METRICS)[number]> {
+  return Object.fromEntries(FIELD_METRICS.map((k) => [k, metric((r) => r.metrics[k])])) as Pick<ModelResults, (typeof FIELD_METRICS)[number]>;
+}
+
+const FIELD_METRICS = [
+  'cvr_auc_exposure',
+  'ctr_gauc',
+  'cvr_gauc',
+  'ctcvr_gauc',
+  'ctr_pcoc',
+  'cvr_pcoc',
+  'ctcvr_pcoc',
+  'ctr_ece',
+  'cvr_ece',
+  'ctcvr_ece',
+] as const;
 
 /** Bucket-by-bucket mean over runs (equal-count buckets: the same share of examples each run). */
 function meanBuckets(runs: CalibrationBucket[][]): CalibrationBucket[] {

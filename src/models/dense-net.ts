@@ -35,6 +35,10 @@ export interface TrainStepResult {
 export class DenseNet {
   /** Reused dropout-mask buffers, one per mask input (grown to the largest batch seen). */
   private readonly masks = new Map<string, Float32Array>();
+  /** The forward graph with its loss, for validation losses; built on first use (early stopping only). */
+  private evaluation: Promise<OrtSession> | null = null;
+  /** Masks of ones (dropout off) for the evaluation session, per mask input. */
+  private readonly ones = new Map<string, Float32Array>();
 
   private constructor(
     /** The forward graph of a training graph: its parameters, labels, dropouts and outputs. */
@@ -44,6 +48,8 @@ export class DenseNet {
     private readonly training: OrtSession | null,
     private readonly inference: OrtSession,
     private readonly rng: Rng,
+    private readonly arch: DenseArch,
+    private readonly sessionOptions: { threads: number; spin: boolean },
   ) {}
 
   get mode(): DenseNetMode {
@@ -76,12 +82,12 @@ export class DenseNet {
     const rng = new Rng(opts.seed ?? 0);
     if (opts.mode === 'predict') {
       const baked = toOnnxModel(buildDenseGraph(arch, inputDim, { training: false, params }));
-      return new DenseNet(graph, inputDim, params, null, await OrtSession.create(baked, session), rng);
+      return new DenseNet(graph, inputDim, params, null, await OrtSession.create(baked, session), rng, arch, session);
     }
     const training = await OrtSession.create(toOnnxModel(buildTrainingGraph(arch, inputDim)), session);
     try {
       const inference = await OrtSession.create(toOnnxModel(buildDenseGraph(arch, inputDim, { training: false })), session);
-      return new DenseNet(graph, inputDim, params, training, inference, rng);
+      return new DenseNet(graph, inputDim, params, training, inference, rng, arch, session);
     } catch (e) {
       await training.release();
       throw e;
@@ -112,6 +118,34 @@ export class DenseNet {
     return { loss: take('loss')[0]!, grads, gradX: take(gradName('x')), outputs };
   }
 
+  /**
+   * The batch mean of the graph's per-sample loss without dropout and without gradients: the loss
+   * the model's predictions (as predict() makes them) score on labelled data. Its session is the
+   * training forward graph fed masks of ones (inverted dropout with every unit kept is the
+   * identity, as at inference), built the first time this is called. Draws nothing from the
+   * dropout generator, so evaluating changes no later training step.
+   */
+  async evaluateLoss(x: Float32Array, batch: number, labels: Readonly<Record<string, Float32Array>>): Promise<number> {
+    if (!this.training) throw new Error('this dense net was loaded for prediction only; load it in train mode to compute its training loss');
+    this.evaluation ??= OrtSession.create(toOnnxModel(buildDenseGraph(this.arch, this.inputDim, { training: true })), this.sessionOptions);
+    const session = await this.evaluation;
+    const feeds = this.commonFeeds(x, batch);
+    for (const name of this.graph.labels) {
+      const data = labels[name];
+      if (!data || data.length !== batch) throw new Error(`the loss reads label '${name}': give ${batch} values (given: ${Object.keys(labels).join(', ')})`);
+      feeds[name] = { data, dims: [batch] };
+    }
+    for (const d of this.graph.dropouts) {
+      const dims = d.shape.map((s) => (typeof s === 'number' ? s : batch));
+      const size = dims.reduce((a, n) => a * n, 1);
+      let buf = this.ones.get(d.mask);
+      if (!buf || buf.length < size) this.ones.set(d.mask, (buf = new Float32Array(size).fill(1)));
+      feeds[d.mask] = { data: buf.subarray(0, size), dims };
+    }
+    const out = await session.run(feeds);
+    return (out['loss']!.data as Float32Array)[0]!;
+  }
+
   /** Predictions without dropout, by output name. */
   async predict(x: Float32Array, batch: number): Promise<Record<string, Float32Array>> {
     const out = await this.inference.run(this.commonFeeds(x, batch));
@@ -121,6 +155,7 @@ export class DenseNet {
   }
 
   async release(): Promise<void> {
+    if (this.evaluation) await (await this.evaluation).release();
     await this.training?.release();
     await this.inference.release();
   }

@@ -168,6 +168,20 @@ export class EmbeddingTable {
     }
   }
 
+  /**
+   * Makes the table hold exactly `rows` with `data` (an exportRows() result): every other row
+   * becomes untouched again (it pools as zero at inference and is not saved), as if training had
+   * never reached it. Early stopping restores its best state with this; a row first touched after
+   * that state must not survive in the model.
+   */
+  replaceRows(rows: ArrayLike<number>, data: Float32Array): void {
+    const used = this.counters[0]!;
+    for (let slot = 0; slot < used; slot++) this.slotPlusOne[this.rowOfSlot[slot]!] = 0;
+    this.data.fill(0, 0, used * this.dim);
+    this.counters[0] = 0;
+    this.importRows(rows, data);
+  }
+
   /** Gives `row` the next slot, writes its initial values there, and returns their offset. */
   private initialize(row: number): number {
     if (!Number.isInteger(row) || row < 0 || row >= this.rows) {

@@ -59,17 +59,35 @@ const SETUPS: Setup[] = [
   { kind: 'base', dropout: 0, every: 3, training: { epochs: 2, batchSize: 48, lr: 0.05, optimizer: 'adagrad', seed: 3, quiet: true } },
   // A bottom shared by two towers, with dropout in all three.
   { kind: 'shared-bottom', dropout: 0.2, every: 5, training: { epochs: 2, batchSize: 64, lr: 0.01, optimizer: 'adam', seed: 5, quiet: true } },
+  // Early stopping: the checkpoints hold its state and the best weights so far, evaluations fall
+  // between checkpoints and on them, and both components stop on their patience.
+  {
+    kind: 'base',
+    dropout: 0.2,
+    every: 4,
+    training: { epochs: 'auto', earlyStopping: { patience: 2, evalEvery: 6, maxEpochs: 8 }, batchSize: 48, lr: 0.05, optimizer: 'adam', seed: 3, quiet: true },
+  },
 ];
 
 for (const setup of SETUPS) {
-  test(`${setup.kind}/${setup.training.optimizer}: resuming from any checkpoint ends bitwise equal to the uninterrupted run`, async () => {
+  const auto = setup.training.epochs === 'auto';
+  const named = `${setup.kind}/${setup.training.optimizer}${auto ? ', epochs auto' : ''}`;
+  const tag = `${setup.kind}${auto ? '-auto' : ''}`;
+  test(`${named}: resuming from any checkpoint ends bitwise equal to the uninterrupted run`, async () => {
     const data = await ready;
-    const full = join(dir, `${setup.kind}-full`);
+    const full = join(dir, `${tag}-full`);
     const m0 = await model(setup);
     // The full run splits the embedding side over two threads; resumed runs alternate, which also
     // shows that the split gives the one-thread weights bit for bit.
     const r0 = await trainModel(m0, data, { ...setup.training, embeddingThread: true, checkpoints: { dir: full, every: setup.every, keep: 1000 } });
     const expected = outcome(m0, r0);
+    if (auto) {
+      for (const c of r0.components) assert.equal(c.earlyStopping?.stopped, 'patience', `${c.name} stops on its patience`);
+      // Early stopping's state is in the checkpoints, with the best weights once there is a best.
+      const mid = readCheckpoint(new CheckpointStore(full).list().at(-3)!.path);
+      assert.ok(mid.meta.current?.earlyStopping);
+      assert.ok([...mid.tensors.keys()].some((k) => k.startsWith('best/dense/')));
+    }
     await m0.release();
     const files = new CheckpointStore(full).list();
     const steps = files.map((f) => f.step);
@@ -90,7 +108,7 @@ for (const setup of SETUPS) {
     ];
     if (setup.kind === 'base') assert.ok(components.includes(1), 'a checkpoint inside the second component');
     for (const [i, pick] of picks.entries()) {
-      const one = join(dir, `${setup.kind}-from-${pick.step}`);
+      const one = join(dir, `${tag}-from-${pick.step}`);
       mkdirSync(one);
       copyFileSync(pick.path, join(one, `step-${String(pick.step).padStart(12, '0')}.ckpt`));
       const m = await model(setup);

@@ -15,6 +15,8 @@
  *   opt/dense/<slot>/<p>      the current component's dense optimizer slots
  *   opt/sparse/<k>/rows|<slot>  its sparse optimizer's per-row slots, per table with state
  *   pos/block-order, pos/sample-order  the current epoch's block order and block's sample order
+ *   best/<dense|emb>/...      with epochs 'auto': the current component's best weights so far
+ *                             (early-stopping.ts), keyed as a component's model tensors are
  *
  * Writing goes to `.step-….ckpt.tmp-<pid>` (written and fsynced by writeTensorFile), then a
  * rename and an fsync of the folder; only then are checkpoints beyond the newest `keep` removed.
@@ -24,6 +26,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LossCurve } from './loss-curve.js';
+import type { EarlyStoppingState, EarlyStoppingSummary } from './early-stopping.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import { modelTensors, restoreComponent } from '../models/model-tensors.js';
 import { readTensorFile, writeTensorFile, type NamedTensor, type TensorData } from '../persist/tensor-file.js';
@@ -50,7 +53,16 @@ export type RngState = ReturnType<Rng['getState']>;
  */
 export interface RunFingerprint {
   model: { kind: string; seed: number; hyper: unknown; spec: unknown };
-  training: { epochs: number; batchSize: number; lr: number; optimizer: string; seed: number; components: string[] };
+  training: {
+    epochs: number | 'auto';
+    batchSize: number;
+    lr: number;
+    optimizer: string;
+    seed: number;
+    components: string[];
+    /** With epochs 'auto': patience, evaluation interval, epoch cap and the validation data. */
+    earlyStopping?: unknown;
+  };
   data: { numSamples: number; numBlocks: number; fieldNames: string[]; firstBlockCrc: number };
 }
 
@@ -62,6 +74,8 @@ export interface FinishedComponent {
   finalLoss: number | null;
   samples: number;
   curve: LossCurve;
+  /** With epochs 'auto': what early stopping chose (early-stopping.ts). */
+  earlyStopping?: EarlyStoppingSummary;
 }
 
 /** Where the component being trained is, and its running statistics. */
@@ -84,6 +98,8 @@ export interface ComponentPosition {
   curve: LossCurve;
   /** The data-order generator, after every draw made so far. */
   dataRng: RngState;
+  /** With epochs 'auto': the early-stopping state; the best weights are the `best/...` tensors. */
+  earlyStopping?: EarlyStoppingState;
   denseOptimizer: { hyper: OptimizerHyper; step: number; slots: number; params: number };
   sparseOptimizer: { hyper: OptimizerHyper; step: number; tables: { table: string; buckets: number; dim: number; slots: number }[] };
 }

@@ -58,14 +58,17 @@ function trainAndKill(args: string[], ckptDir: string, killAfter: number): Promi
 }
 
 const RUNS = [
-  ['esmm', ['--model', 'esmm', '--hidden', '16,8', '--dropout', '0.2', '--optimizer', 'adam', '--lr', '0.01']],
-  ['base', ['--model', 'base', '--hidden', '12', '--optimizer', 'adagrad', '--lr', '0.05']],
+  ['esmm', ['--model', 'esmm', '--hidden', '16,8', '--dropout', '0.2', '--optimizer', 'adam', '--lr', '0.01', '--epochs', '2'], 30],
+  ['base', ['--model', 'base', '--hidden', '12', '--optimizer', 'adagrad', '--lr', '0.05', '--epochs', '2'], 30],
+  // Early stopping: its state and best weights come back from the checkpoint. The CTR net stops on
+  // its patience after 55 steps, the CVR net at 3 epochs (15 steps); the kill falls in the first 36.
+  ['base-auto', ['--model', 'base', '--hidden', '12', '--dropout', '0.2', '--lr', '0.001', '--epochs', 'auto', '--patience', '8', '--eval-every', '5', '--max-epochs', '3'], 6],
 ] as const;
 
-for (const [name, modelArgs] of RUNS) {
+for (const [name, modelArgs, killRange] of RUNS) {
   test(`${name}: SIGKILL at a random step after a checkpoint, then --resume, saves the uninterrupted run's model bit for bit`, { timeout: 240_000 }, async () => {
     void generated;
-    const common = ['train', '--data', data, ...modelArgs, '--batch-size', '32', '--epochs', '2', '--seed', '5', '--threads', '1', '-q'];
+    const common = ['train', '--data', data, ...modelArgs, '--batch-size', '32', '--seed', '5', '--threads', '1', '-q'];
     const reference = join(dir, `${name}-reference`);
     const r = runCli([...common, '--out', reference]);
     assert.equal(r.status, 0, r.stderr);
@@ -74,7 +77,7 @@ for (const [name, modelArgs] of RUNS) {
     const ckptDir = `${out}.checkpoints`;
     const args = [...common, '--out', out, '--checkpoint-every', '6'];
     // Steps: 4000 impressions / 32 = 125 per epoch for the CTR (or ESMM) net, 250 in all.
-    const killAfter = 6 * (1 + Math.floor(Math.random() * 30));
+    const killAfter = 6 * (1 + Math.floor(Math.random() * killRange));
     const killed = await trainAndKill(args, ckptDir, killAfter);
     assert.equal(killed.signal, 'SIGKILL', `the run ended before the kill after step ${killAfter}: ${killed.stderr}`);
     assert.equal(existsSync(join(out, 'model.json')), false, 'no model yet');

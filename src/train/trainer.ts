@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { BatchBuilder } from '../data/batch/batcher.js';
 import type { Batch } from '../data/batch/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
+import { splitBySession } from '../data/session-split.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import type { NamedTensor } from '../persist/tensor-file.js';
@@ -17,6 +18,19 @@ import { labelsOf } from '../models/labels.js';
 import { fnv1a32 } from '../util/fnv.js';
 import type { LossCurve } from './loss-curve.js';
 import {
+  DEFAULT_MAX_EPOCHS,
+  DEFAULT_PATIENCE,
+  DEFAULT_VALIDATION_FRACTION,
+  defaultEvalEvery,
+  initialState,
+  record,
+  restoreSnapshot,
+  snapshot,
+  validationLoss,
+  type EarlyStoppingState,
+  type EarlyStoppingSummary,
+} from './early-stopping.js';
+import {
   captureModel,
   captureOptimizers,
   CheckpointStore,
@@ -30,7 +44,14 @@ import {
 } from './checkpoint.js';
 
 export interface TrainConfig {
-  epochs: number;
+  /**
+   * Passes over each component's data, or 'auto': each component trains until its validation loss
+   * has not improved for `earlyStopping.patience` evaluations (train/early-stopping.ts), at most
+   * `earlyStopping.maxEpochs` epochs, and its best state is kept.
+   */
+  epochs: number | 'auto';
+  /** With epochs 'auto' only (refused otherwise): see EarlyStoppingConfig. */
+  earlyStopping?: EarlyStoppingConfig;
   batchSize: number;
   lr: number;
   optimizer: OptimizerKind;
@@ -51,6 +72,21 @@ export interface TrainConfig {
    * Default: when the machine has 2 or more cores.
    */
   embeddingThread?: boolean;
+}
+
+export interface EarlyStoppingConfig {
+  /** Evaluations without improvement before a component stops (default 2). */
+  patience?: number;
+  /** Steps of a component between evaluations (default: about 4 per epoch, defaultEvalEvery); also at every epoch's end. */
+  evalEvery?: number;
+  /** Most epochs per component (default 50). */
+  maxEpochs?: number;
+  /**
+   * What the validation loss is computed on: a share of the training data's sessions, carved out
+   * by TrainConfig.seed and not trained on (data/session-split.ts; default { fraction: 0.1 }), or
+   * a split of its own (then all of the training data is trained on). Never the test split.
+   */
+  validation?: { fraction: number } | { source: SampleSource; name: string };
 }
 
 export interface CheckpointConfig {
@@ -85,7 +121,7 @@ export interface TrainResult {
   samples: number;
   samplesPerSecond: number;
   curves: LossCurve[];
-  components: { name: string; trainedOn: number; steps: number; finalLoss: number }[];
+  components: { name: string; trainedOn: number; steps: number; finalLoss: number; earlyStopping?: EarlyStoppingSummary }[];
   /** The checkpoint this run continued from. */
   resumedFrom?: { path: string; globalStep: number };
 }
@@ -103,15 +139,29 @@ export async function trainModel(model: CvrModel, data: SampleSource, config: Tr
   const fingerprint = runFingerprint(model, data, config, components);
   const run = new Run(config, fingerprint, model);
   const resumed = run.resume();
+  const sides = validationSides(data, config);
   for (let index = 0; index < components.length; index++) {
     if (resumed && index < resumed.meta.finished.length) continue;
     const component = components[index]!;
-    const source = await trainingSource(component.def, data, model);
+    const source = await trainingSource(component.def, sides.train, model);
+    // The component's own slice of the validation side: the filter and sampling it trains with.
+    const validation = sides.validation ? await trainingSource(component.def, sides.validation, model) : null;
     const at = resumed?.meta.current?.index === index ? resumed : null;
-    await trainComponent(component, index, model, source, config, run, at);
+    await trainComponent(component, index, model, source, validation, config, run, at);
   }
   run.checkpointIfDue(true, null);
   return run.result(resumed);
+}
+
+/** What the components train on, and with epochs 'auto' what they are validated on. */
+function validationSides(data: SampleSource, config: TrainConfig): { train: SampleSource; validation: SampleSource | null } {
+  if (config.epochs !== 'auto') return { train: data, validation: null };
+  const v = config.earlyStopping?.validation ?? { fraction: DEFAULT_VALIDATION_FRACTION };
+  if ('source' in v) {
+    if (v.source.numSamples === 0) throw new Error(`invalid training option: the validation split ${v.name} is empty; pass a split with impressions to --validation-split`);
+    return { train: data, validation: v.source };
+  }
+  return splitBySession(data, v.fraction, config.seed);
 }
 
 /** Counters of the whole run, the finished components, and the checkpoints. */
@@ -206,7 +256,13 @@ class Run {
       samples: this.samples,
       samplesPerSecond: seconds > 0 ? this.samples / seconds : 0,
       curves: this.finished.map((f) => f.curve),
-      components: this.finished.map((f) => ({ name: f.name, trainedOn: f.trainedOn, steps: f.steps, finalLoss: f.finalLoss ?? NaN })),
+      components: this.finished.map((f) => ({
+        name: f.name,
+        trainedOn: f.trainedOn,
+        steps: f.steps,
+        finalLoss: f.finalLoss ?? NaN,
+        ...(f.earlyStopping ? { earlyStopping: f.earlyStopping } : {}),
+      })),
       ...(resumed ? { resumedFrom: { path: resumed.path, globalStep: resumed.meta.globalStep } } : {}),
     };
   }
@@ -223,6 +279,7 @@ async function trainComponent(
   index: number,
   model: CvrModel,
   source: SampleSource,
+  validation: SampleSource | null,
   config: TrainConfig,
   run: Run,
   resumed: Checkpoint | null,
@@ -244,6 +301,23 @@ async function trainComponent(
   let ema = NaN;
   let windowSum = 0;
   let windowSteps = 0;
+  const epochs = config.epochs === 'auto' ? (config.earlyStopping?.maxEpochs ?? DEFAULT_MAX_EPOCHS) : config.epochs;
+  let es: EarlyStoppingState | null = null;
+  let best: Map<string, NamedTensor> | null = null;
+  if (validation) {
+    if (validation.numSamples === 0) {
+      throw new Error(
+        `component '${name}' has no impressions in its slice of the validation data (of ${source.numSamples} it trains on): ` +
+          'raise --validation-fraction or pass a larger --validation-split',
+      );
+    }
+    es = initialState({
+      patience: config.earlyStopping?.patience ?? DEFAULT_PATIENCE,
+      evalEvery: config.earlyStopping?.evalEvery ?? defaultEvalEvery(source.numSamples, config.batchSize),
+      maxEpochs: epochs,
+      validationSamples: validation.numSamples,
+    });
+  }
 
   const at = resumed?.meta.current;
   if (resumed && at) {
@@ -254,11 +328,20 @@ async function trainComponent(
     ema = at.ema ?? NaN;
     blockOrder = at.hasBlockOrder ? (resumed.tensors.get('pos/block-order')!.data as Int32Array) : null;
     order = at.hasSampleOrder ? (resumed.tensors.get('pos/sample-order')!.data as Int32Array) : null;
+    if (es) {
+      if (!at.earlyStopping) throw new Error(`${resumed.path} holds no early-stopping state for '${name}': resume with the --epochs it was written with`);
+      es = at.earlyStopping;
+      if (es.best !== null) {
+        best = new Map();
+        for (const [key, t] of resumed.tensors) if (key.startsWith('best/')) best.set(key.slice('best/'.length), t);
+      }
+    }
   }
 
   const capture = (tensors: Map<string, NamedTensor>): ComponentPosition => {
     if (blockOrder) tensors.set('pos/block-order', { dims: [blockOrder.length], data: blockOrder });
     if (order) tensors.set('pos/sample-order', { dims: [order.length], data: order });
+    if (best) for (const [key, t] of best) tensors.set(`best/${key}`, t);
     return {
       index,
       name,
@@ -274,6 +357,7 @@ async function trainComponent(
       windowSteps,
       curve,
       dataRng: rng.getState(),
+      ...(es ? { earlyStopping: es } : {}),
       ...captureOptimizers(denseOpt, sparseOpt, tensors),
     };
   };
@@ -285,14 +369,26 @@ async function trainComponent(
     await thread?.close();
   }
 
+  /** Evaluates on the validation slice after `step` steps; true when the component should stop. */
+  async function evaluate(): Promise<boolean> {
+    if (!es || !validation) return false;
+    const loss = await validationLoss(component, validation, model, thread);
+    const { improved, stop } = record(es, { step, epoch, loss });
+    if (improved) best = snapshot(component);
+    return stop;
+  }
+
   async function runEpochs(): Promise<void> {
     const progress = new Progress({
+      // With 'auto' the total is the --max-epochs bound: training usually ends before it.
       label: `train ${model.config.kind}/${name}`,
-      total: source.numSamples * config.epochs - samples,
+      total: source.numSamples * epochs - samples,
       unit: 'samples',
       quiet: config.quiet ?? false,
     });
-    for (; epoch < config.epochs; epoch++) {
+    const shown = config.epochs === 'auto' ? `auto, at most ${epochs}` : String(epochs);
+    let stop = false;
+    epochs: for (; epoch < epochs; epoch++) {
       blockOrder ??= rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
       for (; blockIndex < blockOrder.length; blockIndex++) {
         const block = source.readBlock(blockOrder[blockIndex]!);
@@ -324,8 +420,10 @@ async function trainComponent(
             windowSum = 0;
             windowSteps = 0;
           }
-          progress.tick(batch.size, `epoch ${epoch + 1}/${config.epochs} loss ${ema.toFixed(5)}`);
+          progress.tick(batch.size, `epoch ${epoch + 1}/${shown} loss ${ema.toFixed(5)}`);
           config.onStep?.({ component: name, epoch, step, globalStep: run.globalStep, loss, samples: batch.size });
+          // Evaluated before the checkpoint, so that the checkpoint holds this evaluation.
+          if (es && step % es.evalEvery === 0 && (stop = await evaluate())) break epochs;
           run.checkpointIfDue(false, capture);
         }
         order = null;
@@ -333,14 +431,43 @@ async function trainComponent(
       }
       blockOrder = null;
       blockIndex = 0;
+      // At least once an epoch. A checkpoint written at the epoch's last step resumes here too:
+      // its position is the end of the last block, and lastEvalStep says this step is not evaluated yet.
+      if (es && es.lastEvalStep !== step && (stop = await evaluate())) break epochs;
     }
     if (windowSteps > 0) {
-      curve.points.push({ step, epoch: config.epochs - 1, loss: windowSum / windowSteps });
+      curve.points.push({ step, epoch: Math.min(epoch, epochs - 1), loss: windowSum / windowSteps });
       windowSum = 0;
       windowSteps = 0;
     }
-    progress.finish(`loss ${ema.toFixed(5)}`);
-    run.finished.push({ name, trainedOn: source.numSamples, steps: step, finalLoss: Number.isNaN(ema) ? null : ema, samples, curve });
+    let earlyStopping: EarlyStoppingSummary | undefined;
+    if (es) {
+      if (!stop) es.stopped = 'max-epochs';
+      if (best) restoreSnapshot(component, best, `early stopping of '${name}'`);
+      earlyStopping = {
+        metric: es.metric,
+        validationSamples: es.validationSamples,
+        patience: es.patience,
+        evalEvery: es.evalEvery,
+        maxEpochs: es.maxEpochs,
+        best: es.best,
+        bestStep: es.bestStep,
+        bestEpoch: es.bestEpoch,
+        stoppedAtStep: step,
+        stopped: es.stopped ?? 'max-epochs',
+        curve: es.curve,
+      };
+    }
+    progress.finish(es ? `stopped at step ${step} (${es.stopped}), best validation loss ${es.best?.toFixed(5)} at step ${es.bestStep}` : `loss ${ema.toFixed(5)}`);
+    run.finished.push({
+      name,
+      trainedOn: source.numSamples,
+      steps: step,
+      finalLoss: Number.isNaN(ema) ? null : ema,
+      samples,
+      curve,
+      ...(earlyStopping ? { earlyStopping } : {}),
+    });
   }
 }
 
@@ -415,17 +542,44 @@ function runFingerprint(model: CvrModel, data: SampleSource, config: TrainConfig
         seed: config.seed,
         shuffle: config.shuffle ?? 'group',
         components: components.map((c) => c.def.name),
+        // Only with 'auto', so that the fingerprint of a run with numeric epochs is what it was.
+        ...(config.epochs === 'auto' ? { earlyStopping: earlyStoppingFingerprint(config) } : {}),
       },
       data: { numSamples: data.numSamples, numBlocks: data.numBlocks, fieldNames: data.fieldNames, firstBlockCrc },
     }),
   ) as RunFingerprint;
 }
 
+/** The early-stopping options a resumed run must share (a given validation split by its name and size). */
+function earlyStoppingFingerprint(config: TrainConfig): unknown {
+  const e = config.earlyStopping ?? {};
+  const v = e.validation ?? { fraction: DEFAULT_VALIDATION_FRACTION };
+  return {
+    patience: e.patience ?? DEFAULT_PATIENCE,
+    evalEvery: e.evalEvery ?? null,
+    maxEpochs: e.maxEpochs ?? DEFAULT_MAX_EPOCHS,
+    validation: 'source' in v ? { split: v.name, numSamples: v.source.numSamples } : { fraction: v.fraction },
+  };
+}
+
 function validateConfig(c: TrainConfig): void {
   const bad = (what: string) => {
     throw new Error(`invalid training option: ${what}`);
   };
-  if (!Number.isInteger(c.epochs) || c.epochs < 1) bad(`--epochs must be a positive integer (got ${c.epochs})`);
+  if (c.epochs === 'auto') {
+    const e = c.earlyStopping ?? {};
+    const positive = (v: number | undefined, flag: string) => {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) bad(`${flag} must be a positive integer (got ${v})`);
+    };
+    positive(e.patience, '--patience');
+    positive(e.evalEvery, '--eval-every');
+    positive(e.maxEpochs, '--max-epochs');
+    const v = e.validation;
+    if (v && 'fraction' in v && !(v.fraction > 0 && v.fraction < 1)) bad(`--validation-fraction must be in (0, 1) (got ${v.fraction})`);
+  } else {
+    if (!Number.isInteger(c.epochs) || c.epochs < 1) bad(`--epochs must be a positive integer or auto (got ${c.epochs})`);
+    if (c.earlyStopping) bad('early stopping (--patience, --eval-every, --max-epochs, --validation-fraction, --validation-split) applies with --epochs auto only: pass --epochs auto or drop those options');
+  }
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) bad(`--batch-size must be a positive integer (got ${c.batchSize})`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) bad(`--lr must be a positive number (got ${c.lr})`);
   const k = c.checkpoints;

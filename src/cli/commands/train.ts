@@ -8,7 +8,8 @@ import { saveModel } from '../../persist/model-dir.js';
 import { CheckpointStore } from '../../train/checkpoint.js';
 import { evaluateModel } from '../../train/evaluate.js';
 import { SHUFFLE_MODES } from '../../train/shuffle.js';
-import { trainModel, type CheckpointConfig } from '../../train/trainer.js';
+import { DEFAULT_VALIDATION_FRACTION } from '../../train/early-stopping.js';
+import { trainModel, type CheckpointConfig, type EarlyStoppingConfig } from '../../train/trainer.js';
 import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
 import { MODEL_OPTIONS, modelKindsHelp, modelOptionsHelp, parseModelHyper } from '../model-options.js';
@@ -21,7 +22,8 @@ binary cache on first use) and saves it to MODEL_DIR.
   --model KIND             the model (default esmm; docs/models.md):
 ${modelKindsHelp('                             ')}
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
-  --epochs E               passes over the data (default 1)
+  --epochs E|auto          passes over the data (default 1); auto: each component trains until
+                           its validation loss stops improving (below), and its best state is kept
   --batch-size B           samples per step (default 1024)
   --lr X                   learning rate (default 0.001)
   --optimizer adam|adagrad (default adam)
@@ -37,6 +39,16 @@ ${modelKindsHelp('                             ')}
   --format auto|aliccp|paddlerec|csv
   --strict                 stop at the first bad input line instead of counting it
   -q, --quiet              no progress output
+
+Early stopping (--epochs auto; docs/models.md, "Early stopping"):
+  --validation-fraction F  share of the training split's sessions (common_feature_index groups)
+                           held out to validate on, chosen by --seed (default 0.1)
+  --validation-split NAME  validate on this split instead (then all of the training split trains);
+                           never the split you report test metrics on
+  --patience P             evaluations without improvement before a component stops (default 2)
+  --eval-every STEPS       a component's steps between evaluations (default: about 4 per epoch of
+                           its own data); it is also evaluated at the end of every epoch
+  --max-epochs M           most epochs per component (default 50)
 
 Checkpoints (a run of hours survives a crash):
   --checkpoint-every N     write a checkpoint every N steps (over all components), and one at the end
@@ -55,6 +67,11 @@ export const TRAIN_OPTIONS: Options = {
   model: { type: 'string' },
   spec: { type: 'string' },
   epochs: { type: 'string' },
+  'validation-fraction': { type: 'string' },
+  'validation-split': { type: 'string' },
+  patience: { type: 'string' },
+  'eval-every': { type: 'string' },
+  'max-epochs': { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -77,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const out = requireString(v, 'out', cmd);
   const kind = choiceOpt(v, 'model', MODEL_KINDS, 'esmm', cmd);
   const training = {
-    epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
+    epochs: epochsOpt(v, cmd),
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
     optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
@@ -90,17 +107,36 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const checkpoints = checkpointOptions(v, out, cmd);
   checkOutput(out, dataDir, checkpoints?.dir ?? null, cmd);
   const evalSplit = optString(v, 'eval-split');
-  if (evalSplit) {
+  const trainSplit = optString(v, 'split') ?? 'train';
+  const stopping = earlyStoppingOptions(v, training.epochs, trainSplit, evalSplit, cmd);
+  for (const [flag, name] of [['eval-split', evalSplit], ['validation-split', stopping?.validationSplit]] as const) {
+    if (!name) continue;
     // Found out now rather than after hours of training.
-    const found = describeSplitFiles(dataDir, evalSplit, choiceOpt(v, 'format', FORMATS, 'auto', cmd));
-    if (found.kind === 'missing') throw new UsageError(`--eval-split ${evalSplit}: ${missingSplitMessage(found)}`, cmd);
+    const found = describeSplitFiles(dataDir, name, choiceOpt(v, 'format', FORMATS, 'auto', cmd));
+    if (found.kind === 'missing') throw new UsageError(`--${flag} ${name}: ${missingSplitMessage(found)}`, cmd);
   }
 
-  const split = await loadSplit(v, dataDir, optString(v, 'split') ?? 'train', cmd);
+  const split = await loadSplit(v, dataDir, trainSplit, cmd);
   const spec = chooseSpec(v, split);
   const model = await CvrModel.create({ kind, spec, hyper, seed: training.seed }, { threads });
   try {
-    const result = await trainModel(model, split, { ...training, quiet, embeddingThread: threads >= 2, ...(checkpoints ? { checkpoints } : {}) });
+    let earlyStopping: EarlyStoppingConfig | undefined;
+    if (stopping) {
+      const { validationSplit, validationFraction, ...rest } = stopping;
+      earlyStopping = {
+        ...rest,
+        validation: validationSplit
+          ? { source: await loadSplit(v, dataDir, validationSplit, cmd), name: validationSplit }
+          : { fraction: validationFraction ?? DEFAULT_VALIDATION_FRACTION },
+      };
+    }
+    const result = await trainModel(model, split, {
+      ...training,
+      quiet,
+      embeddingThread: threads >= 2,
+      ...(earlyStopping ? { earlyStopping } : {}),
+      ...(checkpoints ? { checkpoints } : {}),
+    });
     if (result.resumedFrom && !quiet) process.stderr.write(`resumed from ${result.resumedFrom.path} (step ${result.resumedFrom.globalStep})\n`);
     const metrics: Record<string, unknown> = {
       train_samples_per_s: Math.round(result.samplesPerSecond),
@@ -113,7 +149,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     }
     try {
       saveModel(model, out, {
-        training: { ...training, model: kind, data: dataDir, split: split.split, format: split.format },
+        training: { ...training, ...(stopping ? { earlyStopping: stopping } : {}), model: kind, data: dataDir, split: split.split, format: split.format },
         metrics,
       });
     } catch (e) {
@@ -130,6 +166,54 @@ export async function trainCommand(argv: string[]): Promise<void> {
   } finally {
     await model.release();
   }
+}
+
+/** --epochs: a count, or auto (early stopping). */
+function epochsOpt(v: Record<string, unknown>, cmd: string): number | 'auto' {
+  if (v.epochs === 'auto') return 'auto';
+  try {
+    return numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}, or auto (train until the validation loss stops improving)`, cmd);
+  }
+}
+
+/**
+ * --validation-fraction / --validation-split / --patience / --eval-every / --max-epochs: null with
+ * numeric --epochs (where giving any of them is a mistake), the options otherwise.
+ */
+function earlyStoppingOptions(
+  v: Record<string, unknown>,
+  epochs: number | 'auto',
+  trainSplit: string,
+  evalSplit: string | undefined,
+  cmd: string,
+): (Omit<EarlyStoppingConfig, 'validation'> & { validationFraction?: number; validationSplit?: string }) | null {
+  const flags = ['validation-fraction', 'validation-split', 'patience', 'eval-every', 'max-epochs'];
+  if (epochs !== 'auto') {
+    const given = flags.find((f) => v[f] !== undefined);
+    if (given) throw new UsageError(`--${given} applies to early stopping: add --epochs auto, or drop --${given}`, cmd);
+    return null;
+  }
+  const validationSplit = optString(v, 'validation-split');
+  if (validationSplit !== undefined) {
+    if (v['validation-fraction'] !== undefined) throw new UsageError('--validation-split and --validation-fraction both choose the validation data: give one', cmd);
+    if (validationSplit === '') throw new UsageError('--validation-split must name a split', cmd);
+    if (validationSplit === trainSplit) throw new UsageError(`--validation-split ${validationSplit} is the split trained on: name another split, or use --validation-fraction`, cmd);
+    if (validationSplit === evalSplit || validationSplit === 'test')
+      throw new UsageError(`--validation-split ${validationSplit} is the split the model is tested on, which training must not see: name another split, or use --validation-fraction`, cmd);
+  }
+  const opt = (name: string, min: number, max: number) => (v[name] === undefined ? undefined : numberOpt(v, name, 0, cmd, { min, max, integer: true }));
+  const patience = opt('patience', 1, 1000);
+  const evalEvery = opt('eval-every', 1, 2 ** 40);
+  const maxEpochs = opt('max-epochs', 1, 1000);
+  const fraction = v['validation-fraction'] === undefined ? undefined : numberOpt(v, 'validation-fraction', 0.1, cmd, { min: 1e-6, max: 0.999999 });
+  return {
+    ...(patience !== undefined ? { patience } : {}),
+    ...(evalEvery !== undefined ? { evalEvery } : {}),
+    ...(maxEpochs !== undefined ? { maxEpochs } : {}),
+    ...(validationSplit !== undefined ? { validationSplit } : { validationFraction: fraction ?? DEFAULT_VALIDATION_FRACTION }),
+  };
 }
 
 /** --checkpoint-every / --checkpoint-dir / --resume, or null when the run writes no checkpoints. */

@@ -162,6 +162,8 @@ function allTestFiles(dir) {
   return out.sort();
 }
 
+const FILE_TIMEOUT_MS = 300_000;
+
 /** Runs each test file in its own `node --test`, two at a time; returns the files that failed. */
 async function runTests(dir, files) {
   const failed = [];
@@ -169,10 +171,15 @@ async function runTests(dir, files) {
   const worker = async () => {
     for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
       const code = await new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--test', join('dist-test', f)], { cwd: dir, stdio: 'ignore' });
-        child.on('exit', (c, signal) => resolve(signal ? 1 : c));
+        const child = spawn(process.execPath, ['--test', join('dist-test', f)], { cwd: dir, stdio: 'ignore', detached: true });
+        // A mutant that hangs a test is caught too (CI would time out), but not waited for forever.
+        const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), FILE_TIMEOUT_MS);
+        child.on('exit', (c, signal) => {
+          clearTimeout(timer);
+          resolve(signal ? `killed after ${FILE_TIMEOUT_MS / 1000} s` : c);
+        });
       });
-      if (code !== 0) failed.push(f);
+      if (code !== 0) failed.push(typeof code === 'string' ? `${f} (${code})` : f);
     }
   };
   await Promise.all([worker(), worker()]);

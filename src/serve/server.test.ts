@@ -180,7 +180,7 @@ test('a predictor that throws gets a 500 with the message, counted in /metrics; 
   assert.equal((await postJson(predictUrl(), { instances: [{ '205': [1] }] })).status, 200);
 });
 
-test('during shutdown /healthz answers 503 while a request in flight completes with its answer', async () => {
+test('during shutdown /healthz answers 503 while a request in flight completes with its answer', { timeout: 30_000 }, async () => {
   const own = join(dir, 'shutdown-model');
   await writeTestModel(own, 'esmm', 22);
   const s = await startServing({ model: own, port: 0, pollMs: 0 });
@@ -188,31 +188,38 @@ test('during shutdown /healthz answers 503 while a request in flight completes w
   const gate = new Promise<void>((resolve) => (release = resolve));
   let entered!: () => void;
   const inPredict = new Promise<void>((resolve) => (entered = resolve));
-  await withPredictRows(
-    s,
-    (original) => async (rows) => {
-      entered();
-      await gate;
-      return original(rows);
-    },
-    async () => {
-      const inFlight = postJson(`${s.url}/v1/models/esmm:predict`, { instances: [{ '205': [3] }] });
-      // A health probe whose headers have begun to arrive: not idle, so shutdown waits for it.
-      const probe = await rawSocket(s.url);
-      probe.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-      const probeAnswer = readAll(probe, 5000);
-      await inPredict;
-      const stopped = s.shutdown(5000);
-      await new Promise((r) => setTimeout(r, 50));
-      probe.write('\r\n');
-      const health = await probeAnswer;
-      assert.match(health, /^HTTP\/1\.1 503 /, health.slice(0, 200));
-      assert.match(health, /"status":"shutting down"/);
-      release();
-      const answer = await inFlight;
-      assert.equal(answer.status, 200, answer.body);
-      assert.equal((JSON.parse(answer.body) as Answer).predictions.length, 1);
-      await stopped;
-    },
-  );
+  let stopped: Promise<void> | null = null;
+  try {
+    await withPredictRows(
+      s,
+      (original) => async (rows) => {
+        entered();
+        await gate;
+        return original(rows);
+      },
+      async () => {
+        const inFlight = postJson(`${s.url}/v1/models/esmm:predict`, { instances: [{ '205': [3] }] });
+        // A health probe whose headers have begun to arrive: not idle, so shutdown waits for it.
+        const probe = await rawSocket(s.url);
+        probe.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+        const probeAnswer = readAll(probe, 5000);
+        await inPredict;
+        stopped = s.shutdown(5000);
+        await new Promise((r) => setTimeout(r, 50));
+        probe.write('\r\n');
+        const health = await probeAnswer;
+        assert.match(health, /^HTTP\/1\.1 503 /, health.slice(0, 200));
+        assert.match(health, /"status":"shutting down"/);
+        release();
+        const answer = await inFlight;
+        assert.equal(answer.status, 200, answer.body);
+        assert.equal((JSON.parse(answer.body) as Answer).predictions.length, 1);
+        await stopped;
+      },
+    );
+  } finally {
+    // On a failure too: the request held in the predictor is let go and the service stops.
+    release();
+    await (stopped ?? s.shutdown(1000));
+  }
 });

@@ -63,6 +63,7 @@ const TEST_HELPERS: readonly string[] = [
   'sparse/testing.ts',
   'test-support/cli.ts',
   'test-support/hyper.ts',
+  'test-support/seed.ts',
 ];
 
 /**

@@ -2,11 +2,77 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prepareSplit } from '../data/cache/prepare.js';
+import { CvrModel } from '../models/cvr-model.js';
+import { loadModel } from '../persist/model-dir.js';
+import { EmbeddingTable } from '../sparse/embedding-table.js';
 import { runCli, tempDir } from '../test-support/cli.js';
+import { evaluateModel, type EvalResult } from '../train/evaluate.js';
+import { trainModel, type TrainConfig } from '../train/trainer.js';
 
 const dir = tempDir('cli');
 const data = join(dir, 'data');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * The control of a learning test: the model saved in `modelDir` trained again from scratch, with
+ * the same options, data and seeds, but with its embeddings frozen at their initial values (every
+ * row the optimizer moved is put back after each step), then evaluated on the test split. A model
+ * whose embeddings do not train scores about what this one scores.
+ */
+async function frozenEmbeddingControl(modelDir: string): Promise<EvalResult> {
+  const saved = await loadModel(modelDir, { threads: 1 });
+  const { kind, spec, hyper, seed } = saved.config;
+  await saved.release();
+  const manifest = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8'));
+  const { epochs, batchSize, lr, optimizer, shuffle } = manifest.training;
+  const model = await CvrModel.create({ kind, spec, hyper, seed }, { threads: 2 });
+  try {
+    // A table's arena holds rows in first-touch order (slot order): rows new since the last step
+    // get their initial values from an untouched twin (same seed); the arena is then put back.
+    const frozen = model.components.flatMap((c) =>
+      c.embeddings.tables.map((table) => {
+        const m = table.memory();
+        const twin = new EmbeddingTable(m.name, m.rows, m.dim, m.seed, m.initRange);
+        return { table, twin, rowOfSlot: new Int32Array(m.rowOfSlot), arena: new Float32Array(0), known: 0 };
+      }),
+    );
+    const freeze = () => {
+      for (const f of frozen) {
+        const dim = f.table.dim;
+        const count = f.table.touchedCount;
+        if (count > f.known) {
+          const arena = new Float32Array(count * dim);
+          arena.set(f.arena);
+          for (let slot = f.known; slot < count; slot++) {
+            const at = f.twin.ensure(f.rowOfSlot[slot]!);
+            arena.set(f.twin.data.subarray(at, at + dim), slot * dim);
+          }
+          f.arena = arena;
+          f.known = count;
+        }
+        f.table.data.set(f.arena);
+      }
+    };
+    const training: TrainConfig = { epochs, batchSize, lr, optimizer, shuffle, seed: manifest.training.seed, quiet: true, onStep: freeze };
+    await trainModel(model, await prepareSplit({ dataDir: data, split: 'train' }), training);
+    return await evaluateModel(model, await prepareSplit({ dataDir: data, split: 'test' }), { quiet: true });
+  } finally {
+    await model.release();
+  }
+}
+
+/**
+ * Least margin of the trained model over the frozen-embedding control, per metric: about half of
+ * what this configuration gives (ESMM: CTR AUC 0.755 vs 0.738, CTCVR 0.837 vs 0.806, truth CVR
+ * 0.663 vs 0.604; BASE: CTR 0.760 vs 0.726). BASE's CTCVR has none: its CVR net, trained on ~2,400
+ * clicked impressions, overfits its own embeddings (CTCVR AUC 0.606 trained, 0.685 frozen), the
+ * sample-selection and sparsity problem ESMM addresses.
+ */
+const MARGINS: Record<string, Record<string, number>> = {
+  esmm: { ctr_auc: 0.008, ctcvr_auc: 0.015, cvr_auc_entire_space_truth: 0.03 },
+  base: { ctr_auc: 0.015 },
+};
 
 test('generate → train (esmm, base) → evaluate → predict on small generated data', async () => {
   const gen = runCli(['generate', '--out', data, '--train', '60000', '--test', '20000', '--seed', '5', '-q']);
@@ -37,10 +103,21 @@ test('generate → train (esmm, base) → evaluate → predict on small generate
     assert.equal(r.impressions_without_user, 0);
     assert.equal(r.impressions, 20000);
     assert.ok(r.ctr_auc > 0.6, `${model} ctr_auc ${r.ctr_auc}`);
-    assert.ok(r.ctcvr_auc > 0.6, `${model} ctcvr_auc ${r.ctcvr_auc}`);
+    // BASE's CTCVR AUC is 0.606 here (see MARGINS): above chance, not more.
+    assert.ok(r.ctcvr_auc > (model === 'base' ? 0.55 : 0.6), `${model} ctcvr_auc ${r.ctcvr_auc}`);
     assert.ok(r.cvr_auc_entire_space_truth >= 0 && r.cvr_auc_entire_space_truth <= 1);
     // BASE's CVR net sees ~2,400 clicked impressions here: only ESMM is expected to learn CVR.
     if (model === 'esmm') assert.ok(r.cvr_auc_entire_space_truth > 0.58, `esmm truth cvr auc ${r.cvr_auc_entire_space_truth}`);
+    // The thresholds above a model with frozen embeddings clears too: what the embeddings learn
+    // must show as a margin over that control, trained here with the same options and seeds.
+    const frozen = await frozenEmbeddingControl(out);
+    const margins = MARGINS[model]!;
+    for (const [k, margin] of Object.entries(margins)) {
+      const got = r[k] as number;
+      const control = frozen[k as keyof EvalResult] as number;
+      console.log(`${model} ${k}: trained ${got.toFixed(4)}, frozen embeddings ${control.toFixed(4)}`);
+      assert.ok(got >= control + margin, `${model} ${k}: trained ${got}, frozen-embedding control ${control}: less than ${margin} above it`);
+    }
 
     const csv = join(dir, `pred-${model}.csv`);
     const pr = runCli(['predict', '--data', data, '--model', out, '--out', csv, '-q']);

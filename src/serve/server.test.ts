@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../test-support/cli.js';
-import { loadPredictor } from './predictor.js';
+import { loadPredictor, type Predictor } from './predictor.js';
 import { startServing, type Service } from './serve.js';
 import { syntheticInstances } from './synthetic-instances.js';
 import { makeTestModel, writeTestModel } from './test-model.js';
@@ -144,4 +144,82 @@ test('/metrics exposes request counts, latency and batch-size histograms and the
   assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b));
   const count = Number(/^esmm_request_duration_seconds_count\{route="predict"\} (\d+)$/m.exec(text)![1]);
   assert.equal(buckets[buckets.length - 1], count);
+});
+
+/** Replaces the served predictor's predictRows for the rest of `run`, then puts it back. */
+async function withPredictRows<T>(s: Service, replacement: (original: Predictor['predictRows']) => Predictor['predictRows'], run: () => Promise<T>): Promise<T> {
+  const predictor = s.watcher.served.predictor;
+  const original = predictor.predictRows.bind(predictor);
+  predictor.predictRows = replacement(original);
+  try {
+    return await run();
+  } finally {
+    delete (predictor as { predictRows?: unknown }).predictRows;
+  }
+}
+
+const metricValue = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+};
+
+test('a predictor that throws gets a 500 with the message, counted in /metrics; the next request is served', async () => {
+  const series = 'esmm_requests_total{route="predict",code="500"}';
+  const before = metricValue((await http(`${service.url}/metrics`, 'GET')).body, series);
+  const r = await withPredictRows(
+    service,
+    () => async () => {
+      throw new Error('onnxruntime fell over');
+    },
+    () => postJson(predictUrl(), { instances: [{ '205': [1] }] }),
+  );
+  assert.equal(r.status, 500, r.body);
+  assert.deepEqual(JSON.parse(r.body), { error: 'internal error: onnxruntime fell over' });
+  const after = metricValue((await http(`${service.url}/metrics`, 'GET')).body, series);
+  assert.equal(after, before + 1, `${series}: ${before} before, ${after} after`);
+  assert.equal((await postJson(predictUrl(), { instances: [{ '205': [1] }] })).status, 200);
+});
+
+test('during shutdown /healthz answers 503 while a request in flight completes with its answer', { timeout: 30_000 }, async () => {
+  const own = join(dir, 'shutdown-model');
+  await writeTestModel(own, 'esmm', 22);
+  const s = await startServing({ model: own, port: 0, pollMs: 0 });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inPredict = new Promise<void>((resolve) => (entered = resolve));
+  let stopped: Promise<void> | null = null;
+  try {
+    await withPredictRows(
+      s,
+      (original) => async (rows) => {
+        entered();
+        await gate;
+        return original(rows);
+      },
+      async () => {
+        const inFlight = postJson(`${s.url}/v1/models/esmm:predict`, { instances: [{ '205': [3] }] });
+        // A health probe whose headers have begun to arrive: not idle, so shutdown waits for it.
+        const probe = await rawSocket(s.url);
+        probe.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+        const probeAnswer = readAll(probe, 5000);
+        await inPredict;
+        stopped = s.shutdown(5000);
+        await new Promise((r) => setTimeout(r, 50));
+        probe.write('\r\n');
+        const health = await probeAnswer;
+        assert.match(health, /^HTTP\/1\.1 503 /, health.slice(0, 200));
+        assert.match(health, /"status":"shutting down"/);
+        release();
+        const answer = await inFlight;
+        assert.equal(answer.status, 200, answer.body);
+        assert.equal((JSON.parse(answer.body) as Answer).predictions.length, 1);
+        await stopped;
+      },
+    );
+  } finally {
+    // On a failure too: the request held in the predictor is let go and the service stops.
+    release();
+    await (stopped ?? s.shutdown(1000));
+  }
 });

@@ -83,11 +83,12 @@ test('a row not yet initialized is initialized before its first update', () => {
 });
 
 for (const kind of ['adam', 'adagrad'] as OptimizerKind[]) {
-  test(`${kind}: the dense optimizer and the sparse one agree (same kernels)`, () => {
+  test(`${kind}: the dense optimizer and the sparse one agree, and both follow the textbook update in float64`, () => {
     const rng = new Rng(3);
     const dense = new Float32Array(10 * 2);
     const table = tableWith(10, 0);
     for (let i = 0; i < dense.length; i++) dense[i] = table.data[i] = Math.fround(rng.next() - 0.5);
+    const reference = textbook(kind, 0.05, Float64Array.from(dense));
     const sparse = createSparseOptimizer(kind, 0.05);
     const denseOpt = createDenseOptimizer(kind, 0.05);
     const all = Array.from({ length: 10 }, (_, r) => r);
@@ -96,6 +97,12 @@ for (const kind of ['adam', 'adagrad'] as OptimizerKind[]) {
       sparse.nextStep();
       sparse.step(table, { table: 0, rows: Int32Array.from(all), grad: g });
       denseOpt.step([dense], [g]);
+      reference.step(g);
+      // The kernels keep their slots in float32: agreement to float32 rounding, step after step.
+      for (let i = 0; i < dense.length; i++) {
+        const want = reference.params[i]!;
+        assert.ok(Math.abs(dense[i]! - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${kind} step ${step + 1}, value ${i}: ${dense[i]} vs textbook ${want}`);
+      }
     }
     assert.deepEqual(Array.from(dense), Array.from(table.data.subarray(0, 20)));
     assert.equal(denseOpt.stepCount, 4);
@@ -192,3 +199,34 @@ test('RowSet lists members in increasing order and counts each once', () => {
   assert.equal(set.has(-1), false);
   assert.equal(set.has(100), false);
 });
+
+/**
+ * Adam (Kingma & Ba, with TensorFlow's epsilon: lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t),
+ * p -= lr_t * m / (sqrt(v) + eps); beta1 0.9, beta2 0.999, eps 1e-8) and Adagrad (accumulator from
+ * 0.1, p -= lr * g / sqrt(accumulator)), written out in float64 independently of optim/kernels.ts.
+ */
+function textbook(kind: 'adam' | 'adagrad', lr: number, params: Float64Array): { params: Float64Array; step(g: ArrayLike<number>): void } {
+  const n = params.length;
+  const m = new Float64Array(n);
+  const v = new Float64Array(n);
+  const acc = new Float64Array(n).fill(0.1);
+  let t = 0;
+  return {
+    params,
+    step(g) {
+      t++;
+      for (let i = 0; i < n; i++) {
+        const gi = g[i]!;
+        if (kind === 'adam') {
+          m[i] = 0.9 * m[i]! + 0.1 * gi;
+          v[i] = 0.999 * v[i]! + 0.001 * gi * gi;
+          const lrT = (lr * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+          params[i] = params[i]! - (lrT * m[i]!) / (Math.sqrt(v[i]!) + 1e-8);
+        } else {
+          acc[i] = acc[i]! + gi * gi;
+          params[i] = params[i]! - (lr * gi) / Math.sqrt(acc[i]!);
+        }
+      }
+    },
+  };
+}

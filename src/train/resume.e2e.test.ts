@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { runCli, tempDir } from '../test-support/cli.js';
+import { withTestSeed } from '../test-support/seed.js';
+import type { Rng } from '../util/rng.js';
 
 const dir = tempDir('resume');
 const data = join(dir, 'data');
@@ -37,8 +39,8 @@ function checkpointSteps(ckptDir: string): number[] {
   return readdirSync(ckptDir).flatMap((n) => /^step-(\d{12})\.ckpt$/.exec(n)?.slice(1).map(Number) ?? []);
 }
 
-/** Starts training and SIGKILLs it once a checkpoint of step >= killAfter exists, after a random delay. */
-function trainAndKill(args: string[], ckptDir: string, killAfter: number): Promise<{ signal: string | null; stderr: string }> {
+/** Starts training and SIGKILLs it once a checkpoint of step >= killAfter exists, after a delay drawn from `rng` (0-149 ms). */
+function trainAndKill(args: string[], ckptDir: string, killAfter: number, rng: Rng): Promise<{ signal: string | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -47,7 +49,7 @@ function trainAndKill(args: string[], ckptDir: string, killAfter: number): Promi
     const poll = setInterval(() => {
       if (armed || !checkpointSteps(ckptDir).some((s) => s >= killAfter)) return;
       armed = true;
-      setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 150));
+      setTimeout(() => child.kill('SIGKILL'), rng.int(150));
     }, 5);
     child.on('error', reject);
     child.on('exit', (_code, signal) => {
@@ -66,33 +68,34 @@ const RUNS = [
 ] as const;
 
 for (const [name, modelArgs, killRange] of RUNS) {
-  test(`${name}: SIGKILL at a random step after a checkpoint, then --resume, saves the uninterrupted run's model bit for bit`, { timeout: 240_000 }, async () => {
-    void generated;
-    const common = ['train', '--data', data, ...modelArgs, '--batch-size', '32', '--seed', '5', '--threads', '1', '-q'];
-    const reference = join(dir, `${name}-reference`);
-    const r = runCli([...common, '--out', reference]);
-    assert.equal(r.status, 0, r.stderr);
+  test(`${name}: SIGKILL at a random step after a checkpoint, then --resume, saves the uninterrupted run's model bit for bit`, { timeout: 240_000 }, () =>
+    withTestSeed(`resume ${name}`, 2024, async ({ rng }) => {
+      void generated;
+      const common = ['train', '--data', data, ...modelArgs, '--batch-size', '32', '--seed', '5', '--threads', '1', '-q'];
+      const reference = join(dir, `${name}-reference`);
+      const r = runCli([...common, '--out', reference]);
+      assert.equal(r.status, 0, r.stderr);
 
-    const out = join(dir, `${name}-killed`);
-    const ckptDir = `${out}.checkpoints`;
-    const args = [...common, '--out', out, '--checkpoint-every', '6'];
-    // Steps: 4000 impressions / 32 = 125 per epoch for the CTR (or ESMM) net, 250 in all.
-    const killAfter = 6 * (1 + Math.floor(Math.random() * killRange));
-    const killed = await trainAndKill(args, ckptDir, killAfter);
-    assert.equal(killed.signal, 'SIGKILL', `the run ended before the kill after step ${killAfter}: ${killed.stderr}`);
-    assert.equal(existsSync(join(out, 'model.json')), false, 'no model yet');
-    const left = checkpointSteps(ckptDir);
-    // Two kept, plus a third when the kill fell between a new one's rename and the old one's removal.
-    assert.ok(left.length >= 1 && left.length <= 3, `checkpoints left: ${left.join(', ')}`);
+      const out = join(dir, `${name}-killed`);
+      const ckptDir = `${out}.checkpoints`;
+      const args = [...common, '--out', out, '--checkpoint-every', '6'];
+      // Steps: 4000 impressions / 32 = 125 per epoch for the CTR (or ESMM) net, 250 in all.
+      const killAfter = 6 * (1 + rng.int(killRange));
+      const killed = await trainAndKill(args, ckptDir, killAfter, rng);
+      assert.equal(killed.signal, 'SIGKILL', `the run ended before the kill after step ${killAfter}: ${killed.stderr}`);
+      assert.equal(existsSync(join(out, 'model.json')), false, 'no model yet');
+      const left = checkpointSteps(ckptDir);
+      // Two kept, plus a third when the kill fell between a new one's rename and the old one's removal.
+      assert.ok(left.length >= 1 && left.length <= 3, `checkpoints left: ${left.join(', ')}`);
 
-    const resumed = runCli([...args, '--resume']);
-    assert.equal(resumed.status, 0, resumed.stderr);
-    for (const weights of readdirSync(reference).filter((f) => f.endsWith('.weights'))) {
-      assert.ok(readFileSync(join(out, weights)).equals(readFileSync(join(reference, weights))), `${weights} differs (killed after step ${killAfter})`);
-    }
-    assert.deepEqual(manifestOf(out), manifestOf(reference));
-    assert.equal(existsSync(ckptDir), false, 'checkpoints are removed once the model is saved');
-  });
+      const resumed = runCli([...args, '--resume']);
+      assert.equal(resumed.status, 0, resumed.stderr);
+      for (const weights of readdirSync(reference).filter((f) => f.endsWith('.weights'))) {
+        assert.ok(readFileSync(join(out, weights)).equals(readFileSync(join(reference, weights))), `${weights} differs (killed after step ${killAfter})`);
+      }
+      assert.deepEqual(manifestOf(out), manifestOf(reference));
+      assert.equal(existsSync(ckptDir), false, 'checkpoints are removed once the model is saved');
+    }));
 }
 
 test('outputs that saving would destroy, or that cannot be written, are refused before training and leave everything intact', () => {

@@ -39,7 +39,8 @@ const MUTATIONS = [
     id: 'cvr-auc-all-impressions',
     what: 'CVR AUC over all impressions instead of the clicked ones',
     file: 'train/evaluate.ts',
-    edits: [['cvr.update(p.pcvr, batch.conversion, batch.click);', 'cvr.update(p.pcvr, batch.conversion);']],
+    // The AUC accumulator's update, not the calibration's, which reads the same arguments.
+    edits: [['        cvr.update(p.pcvr, batch.conversion, batch.click);\n        ctcvr.update', '        cvr.update(p.pcvr, batch.conversion);\n        ctcvr.update']],
     tests: ['train/evaluate-protocol.test.js'],
   },
   {

@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import { MODELS, modelDef, type ModelKind } from '../../models/registry.js';
 import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
 import { displayName } from '../../experiment/paper.js';
-import { resolveHyper } from '../../models/hyper.js';
+import { flagName, resolveHyper } from '../../models/hyper.js';
 import { describeSplitFiles, missingSplitMessage } from '../../data/formats/split-files.js';
-import { LR_GRID, SELECTION_METRIC } from '../../experiment/grids.js';
+import { KNOB_GRIDS, LR_GRID, SELECTION_METRIC } from '../../experiment/grids.js';
 import { buildResults, formatValue, markdownTable, protocolMarkdown, tableNotes } from '../../experiment/results.js';
 import { estimatedWorkPerRun, planOf, runExperiment, trainingsPerRun, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
 import { chooseChromium, writeReport } from '../../experiment/write-report.js';
@@ -17,6 +17,25 @@ import { EARLY_STOPPING_OPTIONS, earlyStoppingOptions, epochsOpt, validationOpti
 /** The paper's Table 2 order: its baselines first, ESMM last. */
 const PAPER_ORDER: readonly ModelKind[] = ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm'];
 const MODEL_KINDS = MODELS.map((m) => m.kind);
+/** Words of `text` in lines of at most `width` columns, each after `indent`. */
+function wrap(text: string, indent: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines.join('\n');
+}
+
+/** The knobs of --tune by their flags, in the order a model picks one. */
+const KNOB_FLAGS = KNOB_GRIDS.map((g) => {
+  const owner = MODELS.find((m) => g.param in m.hyper);
+  return owner ? `--${flagName(g.param, owner.hyper[g.param]!)}` : g.param;
+});
 
 export const EXPERIMENT_HELP = `esmm experiment --data DIR --out REPORT_DIR [options]
 
@@ -47,12 +66,12 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
   -q, --quiet              no progress output
 
 The fair protocol (docs/experiments.md): --epochs auto --tune.
-  --tune                   per model and run, train every point of its grid (learning rate
-                           ${LR_GRID.join(', ')}, then its knob at the best one: --aman-rate,
-                           --oversampling-k, --unbias-quantile, --alpha, --constraint-weight,
-                           --cvr-weight, --experts or --levels; src/experiment/grids.ts) on train
-                           minus validation, and report the test metrics of the point with the
-                           best validation ${SELECTION_METRIC} (pCVR on clicked impressions)
+  --tune                   per model and run, train every point of its grid on train minus
+                           validation, and report the test metrics of the point with the best
+                           validation ${SELECTION_METRIC} (pCVR on clicked impressions): the learning
+                           rates ${LR_GRID.join(', ')}, then its knob's values at the best one, the
+                           first it has of (src/experiment/grids.ts):
+${wrap(KNOB_FLAGS.join(', '), ' '.repeat(27), 100)}
   --validation-fraction F  with --epochs auto or --tune: share of the train split's sessions held
                            out to validate on, carved once per run by its seed (default 0.1)
   --validation-split NAME  validate on this split instead (then all of train trains); not the

@@ -57,3 +57,52 @@ test('esmm experiment: unknown or repeated models are usage errors', () => {
   assert.equal(rate.status, 2);
   assert.match(rate.stderr, /--model aman: amanRate \(--aman-rate\) must be in \(0, 1\] \(got 2\)/);
 });
+
+test('esmm experiment --epochs auto --tune: the chosen points and the early-stopping choices in results.json, the table and the report', () => {
+  const data = join(dir, 'data-fair');
+  const gen = runCli(['generate', '--out', data, '--train', '3000', '--test', '1000', '--seed', '4', '--ctr', '0.1', '--cvr', '0.2', '-q']);
+  assert.equal(gen.status, 0, gen.stderr);
+  const out = join(dir, 'report-fair');
+  const r = runCli([
+    'experiment', '--data', data, '--out', out, '--models', 'base,esmm', '--runs', '1', '--seed', '3', '--hidden', '8',
+    '--batch-size', '256', '--epochs', 'auto', '--max-epochs', '2', '--tune', '--validation-fraction', '0.2', '--browser', 'off',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /--tune: 6 trainings per run \(base 3, esmm 3\) plus the shared CTR net, each model chosen by validation cvr_auc/);
+  assert.match(r.stderr, /run 1\/1 .* BASE \d+\.\d\d\/\d+\.\d\d \[lr [\d.]+\]/);
+  assert.match(r.stdout, /^\| ESMM \| esmm \| \d+ \(ep [12]; stopped \d+/m);
+  assert.match(r.stdout, /^\| BASE \| lr \{0\.0003, 0\.001, 0\.003\} \| lr [\d.]+: \d+\.\d\d \| 3 \|$/m);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ExperimentResults;
+  assert.equal(results.config.tune, true);
+  assert.deepEqual(results.config.validation, { fraction: 0.2 });
+  assert.deepEqual(results.config.earlyStopping, { maxEpochs: 2 });
+  for (const m of Object.values(results.models)) {
+    const t = m.tuning!.runs[0]!;
+    assert.equal(t.points.length, 3);
+    assert.equal(t.chosen.lr, t.points[t.chosen.index]!.lr);
+    assert.ok(m.early_stopping![0]!.every((s) => s.curve.length >= 1 && s.bestEpoch < 2));
+  }
+  assert.equal(results.validation![0]!.source, 'carved');
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /<h2>Protocol: validation, early stopping, tuning<\/h2>/);
+  assert.match(html, /<th>shared CTR net<\/th><td>ctr<\/td>/);
+});
+
+test('esmm experiment: the fair protocol\'s options are usage errors where they do not apply', () => {
+  const run = (...args: string[]) => runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), ...args]);
+  const lr = run('--tune', '--lr', '0.01');
+  assert.equal(lr.status, 2);
+  assert.match(lr.stderr, /--tune searches the learning rate over 0\.0003, 0\.001, 0\.003: drop --lr/);
+  const fraction = run('--validation-fraction', '0.2');
+  assert.equal(fraction.status, 2);
+  assert.match(fraction.stderr, /--validation-fraction chooses the validation data of --epochs auto and --tune/);
+  const patience = run('--tune', '--patience', '3');
+  assert.equal(patience.status, 2);
+  assert.match(patience.stderr, /--patience applies to early stopping: add --epochs auto/);
+  const testSplit = run('--epochs', 'auto', '--validation-split', 'test');
+  assert.equal(testSplit.status, 2);
+  assert.match(testSplit.stderr, /--validation-split test is the split the model is tested on/);
+  const knob = run('--tune', '--models', 'aman', '--aman-rate', '0.3');
+  assert.equal(knob.status, 2);
+  assert.match(knob.stderr, /--tune searches --aman-rate over 0\.1, 0\.2, 0\.5, 1 for aman, starting from its value 0\.3/);
+});

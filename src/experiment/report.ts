@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type { CalibrationBucket } from './curves.js';
 import { MODEL_KINDS, modelDef } from '../models/registry.js';
 import { displayName, formatPaper } from './paper.js';
-import { rocGrid, type ExperimentResults, type ModelResults } from './results.js';
+import { protocolNote, protocolTables, rocGrid, type ExperimentResults, type ModelResults } from './results.js';
 import { formatPercent, type Summary } from './stats.js';
 import { MODEL_PALETTE, barChart, escapeXml, lineChart, type LineSeries } from './svg.js';
 
@@ -260,6 +260,7 @@ ${resultsTable(results)}
 impressions, labels = conversion. CTCVR task: pCTCVR = pCTR × pCVR on all test impressions, labels = click and
 conversion. The paper's numbers are on the real Ali-CCP data, not on this data: compare the ordering, not the values.
 ${results.shared_ctr ? `The shared CTR net trains in ${results.shared_ctr.train_seconds.mean.toFixed(0)} s per run, not counted in the models' times.` : ''}</p>
+${protocolSection(results)}
 <h2>ROC curves</h2>${group('roc-')}
 <h2>Calibration</h2>${group('calibration-cvr', 'calibration-ctcvr')}
 ${truthSection}
@@ -271,6 +272,24 @@ ${pngs.length > 0 ? `<p class="small">PNG files of the plots: ${pngs.join(', ')}
 `;
 }
 
+/** The fair protocol: how the models were trained and chosen, early stopping's and the grid search's choices. */
+function protocolSection(results: ExperimentResults): string {
+  const tables = protocolTables(results);
+  if (tables.length === 0) return '';
+  const v = results.validation?.[0];
+  const counts = v
+    ? ` Validation: ${v.impressions.toLocaleString('en')} impressions (${v.clicks.toLocaleString('en')} clicked) in run 1; the models trained on ${v.trainImpressions.toLocaleString('en')}.`
+    : '';
+  const html = tables.map((t) => {
+    const head = `<tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
+    const rows = t.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeXml(c)}</th>` : `<td>${escapeXml(c)}</td>`)).join('')}</tr>`);
+    return `<p class="small">${escapeXml(t.caption)}</p><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
+  });
+  return `<h2>Protocol: validation, early stopping, tuning</h2>
+<p class="small">${escapeXml(protocolNote(results).trim())}${escapeXml(counts)} The validation curves and every grid point's validation metrics are in results.json.</p>
+${html.join('\n')}`;
+}
+
 /** How each model is built, with this experiment's parameters (each kind describes itself). */
 function modelsSection(results: ExperimentResults): string {
   const { hyper, training } = results.config;
@@ -280,10 +299,12 @@ function modelsSection(results: ExperimentResults): string {
     const values = Object.entries(h).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join('-') : v}`).join(', ');
     return `<b>${escapeXml(def.title)}</b>: ${escapeXml(def.describe(h as never))} <span class="small">(${escapeXml(values)})</span>`;
   });
-  const epochs = `${training.epochs} epoch${training.epochs === 1 ? '' : 's'}`;
+  const epochs =
+    training.epochs === 'auto' ? 'epochs chosen per component by early stopping' : `${training.epochs} epoch${training.epochs === 1 ? '' : 's'}`;
+  const lr = results.config.tune ? 'the learning rate chosen per model on validation' : `learning rate ${training.lr}`;
   return `<h2>The models</h2>
 <ul>${items.map((i) => `<li>${i}</li>`).join('\n')}</ul>
-<p class="small">Every model: embedding dimension from the feature spec, ${training.optimizer}, learning rate ${training.lr},
+<p class="small">Every model: embedding dimension from the feature spec, ${training.optimizer}, ${lr},
 batch ${training.batchSize}, ${epochs}. Models with the same separately trained CTR net (the paper's baselines) share one
 per run: the one each of them would train on its own with that seed.</p>`;
 }

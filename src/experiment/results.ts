@@ -7,7 +7,7 @@ import type { LossCurve } from '../train/loss-curve.js';
 import type { CalibrationBucket } from './curves.js';
 import { ROC_POINTS, meanCurve } from './curves.js';
 import { displayName, formatPaper, paperTable2 } from './paper.js';
-import type { ExperimentConfig, ModelRun, RunRecord } from './runner.js';
+import type { ComponentStopping, ExperimentConfig, ModelRun, RunRecord, TuningRecord } from './runner.js';
 import { formatPercent, summarize, type Summary } from './stats.js';
 
 export const RESULTS_FORMAT = 'esmm-experiment-results';
@@ -57,6 +57,25 @@ export interface ModelResults {
   };
   /** Per run, the loss curve of each component the model trained itself. */
   loss_curves: LossCurve[][];
+  /**
+   * With epochs auto: per run, what early stopping chose for each of the evaluated model's own
+   * components (the step and epoch kept, where it stopped and why, the validation-loss curve).
+   */
+  early_stopping: ComponentStopping[][] | null;
+  /** With tune: per run, every grid point trained (its validation metrics) and the one chosen. */
+  tuning: TuningResults | null;
+}
+
+export interface TuningResults {
+  /** The validation metric every point is chosen by (an EvalResult key; higher is better). */
+  metric: TuningRecord['metric'];
+  knob: TuningRecord['knob'];
+  runs: {
+    seed: number;
+    /** The point evaluated on test: its learning rate, knob value and validation metric. */
+    chosen: { index: number; lr: number; knob: TuningRecord['points'][number]['knob']; validation_metric: number };
+    points: TuningRecord['points'];
+  }[];
 }
 
 export interface ExperimentResults {
@@ -67,7 +86,15 @@ export interface ExperimentResults {
   seeds: number[];
   seconds: number;
   /** The CTR net shared by BASE, AMAN, OVERSAMPLING, UNBIAS and DIVISION; null when none ran. */
-  shared_ctr: { train_seconds: Summary; trained_samples: Summary; loss_curves: LossCurve[] } | null;
+  shared_ctr: {
+    train_seconds: Summary;
+    trained_samples: Summary;
+    loss_curves: LossCurve[];
+    /** With epochs auto, per run. */
+    early_stopping: (ComponentStopping | null)[] | null;
+  } | null;
+  /** With epochs auto or tune, per run: the validation data and the impressions trained on. */
+  validation: NonNullable<RunRecord['validation']>[] | null;
   /** By the names given to --models. */
   models: Record<string, ModelResults>;
 }
@@ -88,8 +115,10 @@ export function buildResults(input: ResultsInput): ExperimentResults {
   const models: Record<string, ModelResults> = {};
   config.models.forEach((kind, i) => {
     const runs = records.map((r) => r.models[kind]).filter((m): m is ModelRun => m !== undefined);
-    models[names[i]!] = modelResults(kind, runs);
+    const seeds = records.filter((r) => r.models[kind] !== undefined).map((r) => r.seed);
+    models[names[i]!] = modelResults(kind, runs, seeds);
   });
+  const validation = records.map((r) => r.validation ?? null);
   const shared = records.map((r) => r.sharedCtr).filter((s) => s !== null);
   const truth = Object.values(models).some((m) => m.cvr_auc_entire_space_truth !== null);
   return {
@@ -105,13 +134,15 @@ export function buildResults(input: ResultsInput): ExperimentResults {
             train_seconds: summarize(shared.map((s) => s.seconds)),
             trained_samples: summarize(shared.map((s) => s.trainedSamples)),
             loss_curves: shared.map((s) => s.lossCurve),
+            early_stopping: shared.some((s) => s.earlyStopping) ? shared.map((s) => s.earlyStopping ?? null) : null,
           }
         : null,
+    validation: validation.every((v) => v !== null) && validation.length > 0 ? validation : null,
     models,
   };
 }
 
-function modelResults(kind: ModelKind, runs: ModelRun[]): ModelResults {
+function modelResults(kind: ModelKind, runs: ModelRun[], seeds: number[]): ModelResults {
   const metric = (pick: (r: ModelRun) => number) => summarize(runs.map(pick));
   const truthMetric = (pick: (r: ModelRun) => number | undefined): Summary | null => {
     const values = runs.map(pick);
@@ -141,6 +172,22 @@ function modelResults(kind: ModelKind, runs: ModelRun[]): ModelResults {
       calibration_truth: truthCurves.every((c) => c !== null) && truthCurves.length > 0 ? meanBuckets(truthCurves as CalibrationBucket[][]) : null,
     },
     loss_curves: runs.map((r) => r.lossCurves),
+    early_stopping: runs.length > 0 && runs.every((r) => r.earlyStopping) ? runs.map((r) => r.earlyStopping!) : null,
+    tuning: tuningResults(runs, seeds),
+  };
+}
+
+function tuningResults(runs: ModelRun[], seeds: number[]): TuningResults | null {
+  const records = runs.map((r) => r.tuning ?? null);
+  if (records.length === 0 || !records.every((t) => t !== null)) return null;
+  const first = records[0]!;
+  return {
+    metric: first.metric,
+    knob: first.knob,
+    runs: records.map((t, i) => {
+      const p = t!.points[t!.chosen]!;
+      return { seed: seeds[i]!, chosen: { index: t!.chosen, lr: p.lr, knob: p.knob, validation_metric: p.validation[t!.metric] }, points: t!.points };
+    }),
   };
 }
 
@@ -202,6 +249,80 @@ export function markdownTable(results: ExperimentResults): string {
   return line(head) + line(head.map(() => '---')) + rows.map(line).join('');
 }
 
+/** One chosen step per run: "step 48 (epoch 3 of 5, patience)". */
+function stoppingCell(s: ComponentStopping): string {
+  return `${s.bestStep} (ep ${s.bestEpoch + 1}; stopped ${s.stoppedAtStep}${s.stopped === 'max-epochs' ? ', max epochs' : ''})`;
+}
+
+/** A knob or learning rate as the tables write it. */
+export function formatValue(v: unknown): string {
+  return Array.isArray(v) ? v.join('-') : typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v);
+}
+
+/** A small table: its caption, head and rows of text cells. */
+export interface TextTable {
+  caption: string;
+  head: string[];
+  rows: string[][];
+}
+
+/**
+ * The fair protocol's choices (none when the run used neither): per component, the step early
+ * stopping kept (its epoch, where it stopped) in each run; per model, the grid point chosen on
+ * validation in each run, with its validation metric.
+ */
+export function protocolTables(results: ExperimentResults): TextTable[] {
+  const tables: TextTable[] = [];
+  const runHeads = results.seeds.map((s, i) => `run ${i + 1} (seed ${s})`);
+  const stoppingRows: string[][] = [];
+  if (results.shared_ctr?.early_stopping)
+    stoppingRows.push(['shared CTR net', 'ctr', ...results.shared_ctr.early_stopping.map((s) => (s ? stoppingCell(s) : '-'))]);
+  for (const [name, m] of Object.entries(results.models)) {
+    if (!m.early_stopping) continue;
+    const components = [...new Set(m.early_stopping.flatMap((r) => r.map((c) => c.component)))];
+    for (const c of components)
+      stoppingRows.push([tableName(name, m.kind), c, ...m.early_stopping.map((r) => ((s) => (s ? stoppingCell(s) : '-'))(r.find((x) => x.component === c)))]);
+  }
+  if (stoppingRows.length > 0)
+    tables.push({
+      caption: 'Early stopping (--epochs auto): per component and run, the step kept on its validation loss, its epoch, and the step training stopped at.',
+      head: ['model', 'component', ...runHeads],
+      rows: stoppingRows,
+    });
+  const tuned = Object.entries(results.models).filter(([, m]) => m.tuning);
+  if (tuned.length > 0) {
+    const metric = tuned[0]![1].tuning!.metric;
+    tables.push({
+      caption: `Tuning (--tune): per model and run, the grid point chosen by validation ${metric} (in %), and the points trained per run.`,
+      head: ['model', 'searched', ...runHeads, 'points / run'],
+      rows: tuned.map(([name, m]) => {
+        const t = m.tuning!;
+        const searched = `lr {${formatLrs(t)}}` + (t.knob ? `, --${t.knob.flag} {${t.knob.values.map(formatValue).join(', ')}}` : '');
+        const cells = t.runs.map((r) => `lr ${formatValue(r.chosen.lr)}${t.knob ? `, ${formatValue(r.chosen.knob)}` : ''}: ${(100 * r.chosen.validation_metric).toFixed(2)}`);
+        return [tableName(name, m.kind), searched, ...cells, String(t.runs[0]?.points.length ?? 0)];
+      }),
+    });
+  }
+  return tables;
+}
+
+/** The protocol tables as markdown, each under its caption (empty when there are none). */
+export function protocolMarkdown(results: ExperimentResults): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |\n`;
+  return protocolTables(results)
+    .map((t) => `\n${t.caption}\n\n${line(t.head)}${line(t.head.map(() => '---'))}${t.rows.map(line).join('')}`)
+    .join('');
+}
+
+function formatLrs(t: TuningResults): string {
+  const lrs = [...new Set(t.runs.flatMap((r) => r.points.filter((p) => p.stage === 'lr').map((p) => p.lr)))];
+  return lrs.map(formatValue).join(', ');
+}
+
+function tableName(name: string, kind: ModelKind): string {
+  return displayName(kind) + (name.toLowerCase() === kind ? '' : ` (${name})`);
+}
+
 /** What the table's columns mean, under it. */
 export function tableNotes(results: ExperimentResults): string {
   const runs = results.seeds.length;
@@ -213,6 +334,20 @@ export function tableNotes(results: ExperimentResults): string {
       ? '; entire space: pCVR against conversions drawn from the true p(conversion | click) for every test impression; MAE: |pCVR - true p(conversion | click)|'
       : '') +
     shared +
-    '.\n'
+    '.' +
+    protocolNote(results) +
+    '\n'
   );
+}
+
+/** How the models were trained and chosen: the paper's protocol, or the fair one. */
+export function protocolNote(results: ExperimentResults): string {
+  const c = results.config;
+  const parts: string[] = [];
+  const v = c.validation ?? { fraction: 0.1 };
+  const on = 'split' in v ? `the split ${v.split}` : `a ${v.fraction} share of the train split's sessions (carved per run by its seed, not trained on)`;
+  if (c.training.epochs === 'auto') parts.push(`Every component trained until its validation loss stopped improving (--epochs auto), on ${on}`);
+  else parts.push(`Every component trained ${c.training.epochs} epoch${c.training.epochs === 1 ? '' : 's'}`);
+  if (c.tune) parts.push(`each model evaluated at the grid point with the best validation ${results.models[Object.keys(results.models)[0]!]?.tuning?.metric ?? 'metric'} (--tune${c.training.epochs === 'auto' ? '' : `, validated on ${on}`}); train s counts every grid point`);
+  return ' ' + parts.join('; ') + '.';
 }

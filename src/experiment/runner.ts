@@ -7,8 +7,16 @@
  * run, trained once: the CTR net each of them would train on its own is that very net (same seed,
  * same component name, same data: bit for bit), so sharing changes only the time. DIVISION's CTR
  * net is this shared one too; its CTCVR net is its own. ESMM and ESMM-NS have their own CTR towers.
+ *
+ * The fair protocol (docs/experiments.md): with `training.epochs: 'auto'` every component, the
+ * shared CTR net included, trains until its own validation loss stops improving; with `tune` each
+ * model's learning rate and knob are chosen on the validation split (tune.ts, grids.ts). Either
+ * way the validation split is carved from the train split once per run, by session and by the
+ * run's seed (or is a split of its own), the models train on the rest, and the test split is read
+ * only to evaluate each model once its training and selection are over.
  */
 import type { SampleSource } from '../data/sample-source.js';
+import { splitBySession } from '../data/session-split.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import type { Component } from '../models/component.js';
 import { CvrModel, resolveModel } from '../models/cvr-model.js';
@@ -19,8 +27,13 @@ import type { ModelKind } from '../models/registry.js';
 import { evaluateModel, type EvalResult } from '../train/evaluate.js';
 import type { OptimizerKind } from '../optim/kernels.js';
 import type { LossCurve } from '../train/loss-curve.js';
-import { trainModel, type TrainConfig } from '../train/trainer.js';
+import { DEFAULT_VALIDATION_FRACTION } from '../train/early-stopping.js';
+import { trainModel, type EarlyStoppingConfig, type TrainConfig, type TrainResult } from '../train/trainer.js';
 import { collectCurves, type ModelCurves } from './collect.js';
+import { SELECTION_METRIC, trainingsOf, tuningPlan, type TuningPlan } from './grids.js';
+import { searchGrid, type ComponentStopping, type GridPoint, type TrainedPoint } from './tune.js';
+
+export type { ComponentStopping, TrainedPoint } from './tune.js';
 
 /** A split with its label counts (a PreparedSplit is one). */
 export interface CountedSource extends SampleSource {
@@ -36,22 +49,49 @@ export interface ExperimentConfig {
   seed: number;
   /** Each model's hyper-parameters (defaults fill in what is absent). */
   hyper: Readonly<Record<ModelKind, HyperRecord>>;
-  training: { epochs: number; batchSize: number; lr: number; optimizer: OptimizerKind };
+  /** epochs 'auto': every component stops on its own validation loss (train/early-stopping.ts). */
+  training: { epochs: number | 'auto'; batchSize: number; lr: number; optimizer: OptimizerKind };
+  /** With epochs 'auto' only: TrainConfig.earlyStopping's patience, evalEvery, maxEpochs (their defaults where absent). */
+  earlyStopping?: { patience?: number; evalEvery?: number; maxEpochs?: number };
+  /**
+   * The validation data, used with epochs 'auto' or tune (default { fraction: 0.1 }): a share of
+   * the train split's sessions, carved once per run by that run's seed and not trained on; or a
+   * split of its own, by name (its data passed to runExperiment), and then all of train trains.
+   */
+  validation?: { fraction: number } | { split: string };
+  /** Choose each model's learning rate and knob on the validation split (grids.ts); the test metrics are the chosen point's. */
+  tune?: boolean;
   /** onnxruntime threads; with 2 or more, training also splits the embedding side over 2 threads. */
   threads: number;
+}
+
+/** One model's grid search in one run. */
+export interface TuningRecord {
+  /** The EvalResult key the points are compared by, on the validation split; higher is better. */
+  metric: typeof SELECTION_METRIC;
+  /** The knob searched besides the learning rate, with its grid; null when the model has none. */
+  knob: { param: string; flag: string; values: readonly (number | number[] | string)[] } | null;
+  points: (GridPoint & TrainedPoint)[];
+  /** Index of the chosen point in `points`: the model evaluated on test. */
+  chosen: number;
 }
 
 /** One model trained and evaluated in one run. */
 export interface ModelRun {
   metrics: EvalResult;
-  /** Training seconds of the model's own components (not the shared CTR net). */
+  /** Training seconds of the model's own components (not the shared CTR net); with tune, of every grid point. */
   trainSeconds: number;
   /** Seconds of the two passes over the test split (metrics, curves). */
   evalSeconds: number;
-  /** Samples its own components trained on, all epochs. */
+  /** Samples its own components trained on, all epochs (with tune, all grid points). */
   trainedSamples: number;
+  /** The evaluated model's own components' training loss. */
   lossCurves: LossCurve[];
   curves: ModelCurves;
+  /** With epochs 'auto': what early stopping chose for each of the evaluated model's own components. */
+  earlyStopping?: ComponentStopping[] | null;
+  /** With tune: the grid search and its choice. */
+  tuning?: TuningRecord | null;
 }
 
 export interface RunRecord {
@@ -59,7 +99,9 @@ export interface RunRecord {
   seed: number;
   seconds: number;
   /** The shared CTR net of this run; null when no model needed it. */
-  sharedCtr: { seconds: number; trainedSamples: number; lossCurve: LossCurve } | null;
+  sharedCtr: { seconds: number; trainedSamples: number; lossCurve: LossCurve; earlyStopping?: ComponentStopping | null } | null;
+  /** The validation data of this run (epochs 'auto' or tune), and the share of train the models trained on. */
+  validation?: { source: 'carved' | 'split'; impressions: number; clicks: number; trainImpressions: number } | null;
   models: Partial<Record<ModelKind, ModelRun>>;
 }
 
@@ -68,6 +110,16 @@ export interface ExperimentEvents {
   onRun?: (record: RunRecord) => void;
   /** Work done so far and the (estimated) total, in training + evaluation samples. */
   onProgress?: (done: number, total: number, what: string) => void;
+  /** A model's training (and, with tune, its selection) is over; its test evaluation follows. */
+  onModelTrained?: (kind: ModelKind, run: number) => void;
+  /** A model's test evaluation is over (nothing reads the test split until the next onModelTrained). */
+  onModelEvaluated?: (kind: ModelKind, run: number) => void;
+}
+
+/** Data besides the train and test splits. */
+export interface ExperimentSources {
+  /** The split named by config.validation.split. */
+  validation?: SampleSource;
 }
 
 /** A kind's components with this experiment's hyper-parameters (nothing built). */
@@ -86,8 +138,9 @@ export async function runExperiment(
   spec: FeatureSpec,
   config: ExperimentConfig,
   events: ExperimentEvents = {},
+  sources: ExperimentSources = {},
 ): Promise<RunRecord[]> {
-  validateExperiment(config);
+  validateExperiment(config, sources);
   const perRun = estimatedWorkPerRun(train, test, spec, config);
   const total = perRun * config.runs;
   let done = 0;
@@ -98,13 +151,16 @@ export async function runExperiment(
   const records: RunRecord[] = [];
   for (let run = 0; run < config.runs; run++) {
     const runStart = done;
-    records.push(await runOnce(run, train, test, spec, config, progress));
+    records.push(await runOnce(run, train, test, spec, config, progress, events, sources));
     // The estimate can miss (UNBIAS keeps a random share): each run ends at its share of the total.
     done = runStart + perRun;
     events.onRun?.(records[records.length - 1]!);
   }
   return records;
 }
+
+/** The name training reports the carved validation side by. */
+const CARVED = 'validation (carved from train by session)';
 
 async function runOnce(
   run: number,
@@ -113,42 +169,101 @@ async function runOnce(
   spec: FeatureSpec,
   config: ExperimentConfig,
   progress: (n: number, what: string) => void,
+  events: ExperimentEvents,
+  sources: ExperimentSources,
 ): Promise<RunRecord> {
   const seed = config.seed + run;
   const t0 = Date.now();
-  const modelConfig = (kind: ModelKind) => ({ kind, spec, hyper: config.hyper[kind] ?? {}, seed });
-  const training = (what: string): TrainConfig => ({
+  const embeddingThreads = config.threads >= 2;
+  // The validation side, carved once for every model of this run (and the shared CTR net).
+  const sides = validationSides(train, config, seed, sources);
+  const earlyStopping: EarlyStoppingConfig | null =
+    config.training.epochs === 'auto' && sides.validation
+      ? { ...config.earlyStopping, validation: { source: sides.validation, name: 'source' in sides ? sides.name : CARVED } }
+      : null;
+  const modelConfig = (kind: ModelKind, hyper: HyperRecord = config.hyper[kind] ?? {}) => ({ kind, spec, hyper, seed });
+  const training = (what: string, lr = config.training.lr): TrainConfig => ({
     ...config.training,
+    lr,
     seed,
     quiet: true,
-    embeddingThread: config.threads >= 2,
+    embeddingThread: embeddingThreads,
+    ...(earlyStopping ? { earlyStopping } : {}),
     onStep: (s) => progress(s.samples, what),
   });
-  const record: RunRecord = { run, seed, seconds: 0, sharedCtr: null, models: {} };
+  const record: RunRecord = { run, seed, seconds: 0, sharedCtr: null, validation: sides.validation ? await describeValidation(sides) : null, models: {} };
   // The shared CTR net lives in the first model that has one (its carrier), for the whole run.
   const carrierKind = config.models.find((k) => usesSharedCtr(k, config, spec));
   const carrier = carrierKind ? await CvrModel.create(modelConfig(carrierKind), { threads: config.threads }) : null;
   try {
     let shared: Component | null = null;
     if (carrier) {
-      const r = await trainParts(carrier, train, training('shared CTR net'), [CTR_COMPONENT]);
+      const r = await trainParts(carrier, sides.train, training('shared CTR net'), [CTR_COMPONENT]);
       shared = carrier.component(CTR_COMPONENT);
-      record.sharedCtr = { seconds: r.seconds, trainedSamples: r.samples, lossCurve: r.curves[0]! };
+      record.sharedCtr = { seconds: r.seconds, trainedSamples: r.samples, lossCurve: r.curves[0]!, earlyStopping: stoppingOf(r)[0] ?? null };
     }
     for (const kind of config.models) {
       const sharedCtr = usesSharedCtr(kind, config, spec) ? shared : null;
-      const model =
-        kind === carrierKind && carrier
-          ? carrier
-          : await CvrModel.create(modelConfig(kind), { threads: config.threads, ...(sharedCtr ? { shared: [sharedCtr] } : {}) });
+      const create = (hyper?: HyperRecord) =>
+        CvrModel.create(modelConfig(kind, hyper), { threads: config.threads, ...(sharedCtr ? { shared: [sharedCtr] } : {}) });
+      const ownOf = (model: CvrModel) => model.components.map((c) => c.def.name).filter((name) => !(sharedCtr && name === CTR_COMPONENT));
+      const release = async (model: CvrModel) => {
+        if (model !== carrier) await model.release();
+      };
+      let model: CvrModel;
+      let trained: { seconds: number; samples: number; curves: LossCurve[]; stopping: ComponentStopping[] | null };
+      let tuning: TuningRecord | null = null;
+      if (config.tune) {
+        const plan = tuningPlan(kind, config.hyper[kind] ?? {});
+        const search = await searchGrid(
+          plan,
+          async (point) => {
+            const hyper = plan.knob && point.knob !== null ? { ...(config.hyper[kind] ?? {}), [plan.knob.param]: point.knob } : config.hyper[kind];
+            const m = await create(hyper);
+            try {
+              const r = await trainParts(m, sides.train, training(`${kind} (lr ${point.lr}${plan.knob ? `, ${plan.knob.flag} ${String(point.knob)}` : ''})`, point.lr), ownOf(m));
+              const validation = await evaluateModel(m, sides.validation!, { quiet: true, embeddingThreads });
+              progress(sides.validation!.numSamples, `${kind} validation`);
+              return { model: { m, r }, result: { validation, trainSeconds: r.seconds, trainedSamples: r.samples, earlyStopping: earlyStopping ? stoppingOf(r) : null } };
+            } catch (e) {
+              await m.release();
+              throw e;
+            }
+          },
+          ({ m }) => release(m),
+        );
+        model = search.model.m;
+        const chosen = search.model.r;
+        tuning = {
+          metric: SELECTION_METRIC,
+          knob: plan.knob ? { param: plan.knob.param, flag: plan.knob.flag, values: plan.knob.values } : null,
+          points: search.points,
+          chosen: search.chosen,
+        };
+        trained = {
+          seconds: search.points.reduce((a, p) => a + p.trainSeconds, 0),
+          samples: search.points.reduce((a, p) => a + p.trainedSamples, 0),
+          curves: chosen.curves,
+          stopping: earlyStopping ? stoppingOf(chosen) : null,
+        };
+      } else {
+        model = kind === carrierKind && carrier ? carrier : await create();
+        try {
+          const r = await trainParts(model, sides.train, training(kind), ownOf(model));
+          trained = { seconds: r.seconds, samples: r.samples, curves: r.curves, stopping: earlyStopping ? stoppingOf(r) : null };
+        } catch (e) {
+          await release(model);
+          throw e;
+        }
+      }
       try {
-        const own = model.components.map((c) => c.def.name).filter((name) => !(sharedCtr && name === CTR_COMPONENT));
-        const trained = await trainParts(model, train, training(kind), own);
+        events.onModelTrained?.(kind, run);
         const e0 = Date.now();
-        const metrics = await evaluateModel(model, test, { quiet: true, embeddingThreads: config.threads >= 2 });
+        const metrics = await evaluateModel(model, test, { quiet: true, embeddingThreads });
         progress(test.numSamples, `${kind} evaluation`);
-        const curves = await collectCurves(model, test, { embeddingThreads: config.threads >= 2 });
+        const curves = await collectCurves(model, test, { embeddingThreads });
         progress(test.numSamples, `${kind} curves`);
+        events.onModelEvaluated?.(kind, run);
         record.models[kind] = {
           metrics,
           trainSeconds: trained.seconds,
@@ -156,9 +271,11 @@ async function runOnce(
           trainedSamples: trained.samples,
           lossCurves: trained.curves,
           curves,
+          earlyStopping: trained.stopping,
+          tuning,
         };
       } finally {
-        if (model !== carrier) await model.release();
+        await release(model);
       }
     }
   } finally {
@@ -166,6 +283,36 @@ async function runOnce(
   }
   record.seconds = (Date.now() - t0) / 1000;
   return record;
+}
+
+type Sides = { train: SampleSource; validation: SampleSource | null } | { train: SampleSource; validation: SampleSource; source: 'split'; name: string };
+
+/** What this run trains on and validates on: train as it is, or without its validation side. */
+function validationSides(train: SampleSource, config: ExperimentConfig, seed: number, sources: ExperimentSources): Sides {
+  if (!needsValidation(config)) return { train, validation: null };
+  const v = config.validation ?? { fraction: DEFAULT_VALIDATION_FRACTION };
+  if ('split' in v) return { train, validation: sources.validation!, source: 'split', name: v.split };
+  return splitBySession(train, v.fraction, seed);
+}
+
+async function describeValidation(sides: Sides): Promise<NonNullable<RunRecord['validation']>> {
+  const v = sides.validation!;
+  let clicks = 0;
+  for (let b = 0; b < v.numBlocks; b++) {
+    const block = v.readBlock(b);
+    for (let i = 0; i < block.count; i++) clicks += block.click[i]!;
+  }
+  return { source: 'source' in sides ? 'split' : 'carved', impressions: v.numSamples, clicks, trainImpressions: sides.train.numSamples };
+}
+
+/** Epochs 'auto' and tune both need validation data. */
+export function needsValidation(config: ExperimentConfig): boolean {
+  return config.training.epochs === 'auto' || config.tune === true;
+}
+
+/** Early stopping's choice per trained component, in training order. */
+function stoppingOf(r: TrainResult): ComponentStopping[] {
+  return r.components.flatMap((c) => (c.earlyStopping ? [{ component: c.name, ...c.earlyStopping }] : []));
 }
 
 /** Trains exactly the named components of the model (the others are shared and already trained). */
@@ -181,15 +328,41 @@ async function trainParts(model: CvrModel, data: SampleSource, config: TrainConf
 }
 
 /**
+ * The epochs a component is counted for in the progress estimate with epochs 'auto' (it stops
+ * when its validation loss does; the bar's total is a guess that each finished run corrects).
+ */
+export const AUTO_EPOCHS_ESTIMATE = 4;
+
+/**
  * Training + evaluation samples of one run, to drive the progress bar: each component's slice of
- * the training data (a shared CTR net counted once; UNBIAS at most the clicked impressions), and
- * two passes over the test split per model.
+ * the training data (a shared CTR net counted once; UNBIAS at most the clicked impressions) times
+ * the epochs and, with tune, the grid points; a validation pass per grid point; and two passes
+ * over the test split per model.
  */
 export function estimatedWorkPerRun(train: CountedSource, test: SampleSource, spec: FeatureSpec, config: ExperimentConfig): number {
-  let samples = config.models.some((k) => usesSharedCtr(k, config, spec)) ? train.numSamples : 0;
-  for (const kind of config.models)
-    for (const c of componentsOf(kind, config, spec, config.seed)) if (c.name !== CTR_COMPONENT) samples += expectedSlice(c, train);
-  return samples * config.training.epochs + 2 * test.numSamples * config.models.length;
+  const epochs = config.training.epochs === 'auto' ? Math.min(AUTO_EPOCHS_ESTIMATE, config.earlyStopping?.maxEpochs ?? AUTO_EPOCHS_ESTIMATE) : config.training.epochs;
+  const validation = needsValidation(config) && !(config.validation && 'split' in config.validation) ? (config.validation?.fraction ?? DEFAULT_VALIDATION_FRACTION) : 0;
+  let samples = config.models.some((k) => usesSharedCtr(k, config, spec)) ? train.numSamples * (1 - validation) : 0;
+  let validationPasses = 0;
+  for (const kind of config.models) {
+    const points = config.tune ? trainingsOf(planOf(kind, config)) : 1;
+    validationPasses += config.tune ? points : 0;
+    for (const c of componentsOf(kind, config, spec, config.seed)) if (c.name !== CTR_COMPONENT) samples += points * (1 - validation) * expectedSlice(c, train);
+  }
+  return Math.round(samples * epochs + validationPasses * validation * train.numSamples + 2 * test.numSamples * config.models.length);
+}
+
+/** A kind's tuning plan with this experiment's hyper-parameters. */
+export function planOf(kind: ModelKind, config: ExperimentConfig): TuningPlan {
+  return tuningPlan(kind, config.hyper[kind] ?? {});
+}
+
+/** Trainings of one run: one per model (the shared CTR net once), or one per grid point with tune. */
+export function trainingsPerRun(config: ExperimentConfig, spec: FeatureSpec): { shared: number; models: Record<ModelKind, number> } {
+  return {
+    shared: config.models.some((k) => usesSharedCtr(k, config, spec)) ? 1 : 0,
+    models: Object.fromEntries(config.models.map((k) => [k, config.tune ? trainingsOf(planOf(k, config)) : 1])),
+  };
 }
 
 /** About how many samples a component trains on per epoch. */
@@ -208,7 +381,7 @@ function expectedSlice(c: ComponentDef, train: CountedSource): number {
   }
 }
 
-function validateExperiment(c: ExperimentConfig): void {
+function validateExperiment(c: ExperimentConfig, sources: ExperimentSources): void {
   const bad = (what: string): never => {
     throw new Error(`invalid experiment: ${what}`);
   };
@@ -221,4 +394,10 @@ function validateExperiment(c: ExperimentConfig): void {
   if (!Number.isInteger(c.runs) || c.runs < 1) bad(`runs must be a positive integer (got ${c.runs})`);
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed + c.runs - 1 > 2 ** 32 - 1)
     bad(`seed must be an integer with seed + runs - 1 below 2^32 (got ${c.seed})`);
+  if (c.training.epochs !== 'auto' && c.earlyStopping) bad('early stopping (patience, evalEvery, maxEpochs) applies with epochs auto only');
+  const v = c.validation;
+  if (v && !needsValidation(c)) bad('validation data is used with epochs auto or tune only');
+  if (v && 'split' in v && !sources.validation) bad(`the validation split ${v.split} was named but its data not given`);
+  if (v && 'fraction' in v && !(v.fraction > 0 && v.fraction < 1)) bad(`the validation fraction must be in (0, 1) (got ${v.fraction})`);
+  if (c.tune) for (const k of c.models) planOf(k, c);
 }

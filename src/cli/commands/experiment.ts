@@ -2,18 +2,40 @@ import { basename } from 'node:path';
 import { MODELS, modelDef, type ModelKind } from '../../models/registry.js';
 import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
 import { displayName } from '../../experiment/paper.js';
-import { resolveHyper } from '../../models/hyper.js';
-import { buildResults, markdownTable, tableNotes } from '../../experiment/results.js';
-import { estimatedWorkPerRun, runExperiment, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
+import { flagName, resolveHyper } from '../../models/hyper.js';
+import { describeSplitFiles, missingSplitMessage } from '../../data/formats/split-files.js';
+import { KNOB_GRIDS, LR_GRID, SELECTION_METRIC } from '../../experiment/grids.js';
+import { buildResults, formatValue, markdownTable, protocolMarkdown, tableNotes } from '../../experiment/results.js';
+import { estimatedWorkPerRun, planOf, runExperiment, trainingsPerRun, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
 import { chooseChromium, writeReport } from '../../experiment/write-report.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
-import { DATA_OPTIONS, chooseSpec, loadSplit } from '../data-options.js';
+import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
 import { MODEL_OPTIONS, modelOptionsHelp, parseModelHyper } from '../model-options.js';
+import { EARLY_STOPPING_OPTIONS, earlyStoppingOptions, epochsOpt, validationOptions } from '../training-options.js';
 
 /** The paper's Table 2 order: its baselines first, ESMM last. */
 const PAPER_ORDER: readonly ModelKind[] = ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm'];
 const MODEL_KINDS = MODELS.map((m) => m.kind);
+/** Words of `text` in lines of at most `width` columns, each after `indent`. */
+function wrap(text: string, indent: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines.join('\n');
+}
+
+/** The knobs of --tune by their flags, in the order a model picks one. */
+const KNOB_FLAGS = KNOB_GRIDS.map((g) => {
+  const owner = MODELS.find((m) => g.param in m.hyper);
+  return owner ? `--${flagName(g.param, owner.hyper[g.param]!)}` : g.param;
+});
 
 export const EXPERIMENT_HELP = `esmm experiment --data DIR --out REPORT_DIR [options]
 
@@ -27,9 +49,10 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
                            (default: all seven, ${PAPER_ORDER.join(',')})
   --runs N                 runs per model (default 10)
   --seed S                 seed of the first run (default 1)
-  --epochs E               passes over the data (default 1)
+  --epochs E|auto          passes over the data (default 1); auto: every component, the shared
+                           CTR net included, trains until its validation loss stops improving
   --batch-size B           samples per step (default 1024)
-  --lr X                   learning rate (default 0.001)
+  --lr X                   learning rate (default 0.001; with --tune it is searched)
   --optimizer adam|adagrad (default adam)
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
   --train-split NAME       (default train)
@@ -42,6 +65,23 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
   --strict                 stop at the first bad input line instead of counting it
   -q, --quiet              no progress output
 
+The fair protocol (docs/experiments.md): --epochs auto --tune.
+  --tune                   per model and run, train every point of its grid on train minus
+                           validation, and report the test metrics of the point with the best
+                           validation ${SELECTION_METRIC} (pCVR on clicked impressions): the learning
+                           rates ${LR_GRID.join(', ')}, then its knob's values at the best one, the
+                           first it has of (src/experiment/grids.ts):
+${wrap(KNOB_FLAGS.join(', '), ' '.repeat(27), 100)}
+  --validation-fraction F  with --epochs auto or --tune: share of the train split's sessions held
+                           out to validate on, carved once per run by its seed (default 0.1)
+  --validation-split NAME  validate on this split instead (then all of train trains); not the
+                           test split
+  --patience P             --epochs auto: evaluations without improvement before a component
+                           stops (default 2)
+  --eval-every STEPS       --epochs auto: a component's steps between evaluations (default: about
+                           4 per epoch of its own data, at least 25); also every epoch's end
+  --max-epochs M           --epochs auto: most epochs per component (default 50)
+
 A model option applies to every listed model that declares it.
 ${modelOptionsHelp()}
 `;
@@ -53,6 +93,8 @@ export const EXPERIMENT_OPTIONS: Options = {
   runs: { type: 'string' },
   seed: { type: 'string' },
   epochs: { type: 'string' },
+  ...EARLY_STOPPING_OPTIONS,
+  tune: { type: 'boolean' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -110,12 +152,27 @@ export async function experimentCommand(argv: string[]): Promise<void> {
   const runs = numberOpt(v, 'runs', 10, cmd, { min: 1, max: 1000, integer: true });
   const seed = numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1 - runs, integer: true });
   const hyper = parseModelHyper(v, kinds, cmd);
+  const tune = v.tune === true;
+  if (tune && v.lr !== undefined) throw new UsageError(`--tune searches the learning rate over ${LR_GRID.join(', ')}: drop --lr`, cmd);
+  const epochs = epochsOpt(v, cmd);
   const training = {
-    epochs: numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true }),
+    epochs,
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
     optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
   };
+  const trainSplit = optString(v, 'train-split') ?? 'train';
+  const testSplit = optString(v, 'test-split') ?? 'test';
+  if (!tune && epochs !== 'auto')
+    for (const f of ['validation-fraction', 'validation-split'])
+      if (v[f] !== undefined) throw new UsageError(`--${f} chooses the validation data of --epochs auto and --tune: add one of them, or drop --${f}`, cmd);
+  const stopping = earlyStoppingOptions(v, epochs, trainSplit, testSplit, cmd, tune ? { needsValidation: '--tune' } : {});
+  const validation = stopping ?? (tune ? validationOptions(v, trainSplit, testSplit, cmd) : null);
+  if (validation?.validationSplit !== undefined) {
+    // Found out now rather than after hours of training.
+    const found = describeSplitFiles(dataDir, validation.validationSplit, choiceOpt(v, 'format', FORMATS, 'auto', cmd));
+    if (found.kind === 'missing') throw new UsageError(`--validation-split ${validation.validationSplit}: ${missingSplitMessage(found)}`, cmd);
+  }
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });
   const chromium = chooseChromium(optString(v, 'browser') ?? 'auto');
   const quiet = v.quiet === true;
@@ -124,24 +181,61 @@ export async function experimentCommand(argv: string[]): Promise<void> {
   };
 
   const t0 = Date.now();
-  const train = await loadSplit(v, dataDir, optString(v, 'train-split') ?? 'train', cmd);
-  const test = await loadSplit(v, dataDir, optString(v, 'test-split') ?? 'test', cmd);
-  const spec = chooseSpec(v, train);
   const config: ExperimentConfig = {
     models: kinds,
     runs,
     seed,
     hyper: Object.fromEntries(kinds.map((k) => [k, resolveHyper(modelDef(k).hyper, hyper[k] ?? {}, `--model ${k}`)])),
     training,
+    ...(stopping
+      ? {
+          earlyStopping: {
+            ...(stopping.patience !== undefined ? { patience: stopping.patience } : {}),
+            ...(stopping.evalEvery !== undefined ? { evalEvery: stopping.evalEvery } : {}),
+            ...(stopping.maxEpochs !== undefined ? { maxEpochs: stopping.maxEpochs } : {}),
+          },
+        }
+      : {}),
+    ...(validation
+      ? { validation: validation.validationSplit !== undefined ? { split: validation.validationSplit } : { fraction: validation.validationFraction } }
+      : {}),
+    ...(tune ? { tune } : {}),
     threads,
   };
+  if (tune)
+    for (const k of kinds)
+      try {
+        planOf(k, config);
+      } catch (e) {
+        throw new UsageError((e as Error).message, cmd);
+      }
+
+  const train = await loadSplit(v, dataDir, trainSplit, cmd);
+  const test = await loadSplit(v, dataDir, testSplit, cmd);
+  const validationSplit = validation?.validationSplit !== undefined ? await loadSplit(v, dataDir, validation.validationSplit, cmd) : null;
+  const spec = chooseSpec(v, train);
+  if (tune) {
+    const t = trainingsPerRun(config, spec);
+    const total = Object.values(t.models).reduce((a, n) => a + n, 0);
+    log(
+      `--tune: ${total} trainings per run (${kinds.map((k, i) => `${names[i]} ${t.models[k]}`).join(', ')})` +
+        `${t.shared ? ' plus the shared CTR net' : ''}, each model chosen by validation ${SELECTION_METRIC}`,
+    );
+  }
   // Work = training and evaluation samples (the bar's rate and ETA are in those).
   const total = estimatedWorkPerRun(train, test, spec, config) * runs;
   const progress = new Progress({ label: 'experiment', total, unit: 'samples', quiet, logEvery: 30 });
-  const records = await runExperiment(train, test, spec, config, {
-    onProgress: (done, _total, what) => progress.update(done, what),
-    onRun: (r) => log(runLine(r, runs, kinds, names)),
-  });
+  const records = await runExperiment(
+    train,
+    test,
+    spec,
+    config,
+    {
+      onProgress: (done, _total, what) => progress.update(done, what),
+      onRun: (r) => log(runLine(r, runs, kinds, names)),
+    },
+    validationSplit ? { validation: validationSplit } : {},
+  );
   progress.finish('done');
 
   const results = buildResults({
@@ -154,7 +248,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     seconds: (Date.now() - t0) / 1000,
   });
   const written = await writeReport(out, results, { command: reportedCommand(cmd, argv), chromium });
-  process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results));
+  process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results) + protocolMarkdown(results));
   process.stdout.write(`\nwrote ${written.files.length} files to ${out}: results.json, report.html${written.check ? `, ${written.check.screenshots.size} PNGs` : ''}\n`);
   if (written.check)
     process.stdout.write(`report.html checked in Chromium: ${written.check.plots.length} plots, every line, bar and dot drawn, no console errors\n`);
@@ -167,7 +261,10 @@ function runLine(r: RunRecord, runs: number, kinds: ModelKind[], names: string[]
     const m = r.models[k];
     const name = names[i]!.toLowerCase() === k ? displayName(k) : names[i]!;
     const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
-    return m ? `${name} ${pct(m.metrics.cvr_auc)}/${pct(m.metrics.ctcvr_auc)}` : `${name} -`;
+    const t = m?.tuning;
+    const p = t ? t.points[t.chosen] : undefined;
+    const chosen = p ? ` [lr ${formatValue(p.lr)}${p.knob !== null ? ` ${formatValue(p.knob)}` : ''}]` : '';
+    return m ? `${name} ${pct(m.metrics.cvr_auc)}/${pct(m.metrics.ctcvr_auc)}${chosen}` : `${name} -`;
   });
   return `run ${r.run + 1}/${runs} (seed ${r.seed}, ${r.seconds.toFixed(0)} s) CVR/CTCVR AUC %: ${parts.join('  ')}`;
 }

@@ -13,6 +13,7 @@ import { trainModel, type CheckpointConfig, type EarlyStoppingConfig } from '../
 import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
 import { MODEL_OPTIONS, modelKindsHelp, modelOptionsHelp, parseModelHyper } from '../model-options.js';
+import { EARLY_STOPPING_OPTIONS, earlyStoppingOptions, epochsOpt } from '../training-options.js';
 
 export const TRAIN_HELP = `esmm train --data DIR --out MODEL_DIR [options]
 
@@ -67,11 +68,7 @@ export const TRAIN_OPTIONS: Options = {
   model: { type: 'string' },
   spec: { type: 'string' },
   epochs: { type: 'string' },
-  'validation-fraction': { type: 'string' },
-  'validation-split': { type: 'string' },
-  patience: { type: 'string' },
-  'eval-every': { type: 'string' },
-  'max-epochs': { type: 'string' },
+  ...EARLY_STOPPING_OPTIONS,
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -166,54 +163,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
   } finally {
     await model.release();
   }
-}
-
-/** --epochs: a count, or auto (early stopping). */
-function epochsOpt(v: Record<string, unknown>, cmd: string): number | 'auto' {
-  if (v.epochs === 'auto') return 'auto';
-  try {
-    return numberOpt(v, 'epochs', 1, cmd, { min: 1, max: 1000, integer: true });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}, or auto (train until the validation loss stops improving)`, cmd);
-  }
-}
-
-/**
- * --validation-fraction / --validation-split / --patience / --eval-every / --max-epochs: null with
- * numeric --epochs (where giving any of them is a mistake), the options otherwise.
- */
-function earlyStoppingOptions(
-  v: Record<string, unknown>,
-  epochs: number | 'auto',
-  trainSplit: string,
-  evalSplit: string | undefined,
-  cmd: string,
-): (Omit<EarlyStoppingConfig, 'validation'> & { validationFraction?: number; validationSplit?: string }) | null {
-  const flags = ['validation-fraction', 'validation-split', 'patience', 'eval-every', 'max-epochs'];
-  if (epochs !== 'auto') {
-    const given = flags.find((f) => v[f] !== undefined);
-    if (given) throw new UsageError(`--${given} applies to early stopping: add --epochs auto, or drop --${given}`, cmd);
-    return null;
-  }
-  const validationSplit = optString(v, 'validation-split');
-  if (validationSplit !== undefined) {
-    if (v['validation-fraction'] !== undefined) throw new UsageError('--validation-split and --validation-fraction both choose the validation data: give one', cmd);
-    if (validationSplit === '') throw new UsageError('--validation-split must name a split', cmd);
-    if (validationSplit === trainSplit) throw new UsageError(`--validation-split ${validationSplit} is the split trained on: name another split, or use --validation-fraction`, cmd);
-    if (validationSplit === evalSplit || validationSplit === 'test')
-      throw new UsageError(`--validation-split ${validationSplit} is the split the model is tested on, which training must not see: name another split, or use --validation-fraction`, cmd);
-  }
-  const opt = (name: string, min: number, max: number) => (v[name] === undefined ? undefined : numberOpt(v, name, 0, cmd, { min, max, integer: true }));
-  const patience = opt('patience', 1, 1000);
-  const evalEvery = opt('eval-every', 1, 2 ** 40);
-  const maxEpochs = opt('max-epochs', 1, 1000);
-  const fraction = v['validation-fraction'] === undefined ? undefined : numberOpt(v, 'validation-fraction', 0.1, cmd, { min: 1e-6, max: 0.999999 });
-  return {
-    ...(patience !== undefined ? { patience } : {}),
-    ...(evalEvery !== undefined ? { evalEvery } : {}),
-    ...(maxEpochs !== undefined ? { maxEpochs } : {}),
-    ...(validationSplit !== undefined ? { validationSplit } : { validationFraction: fraction ?? DEFAULT_VALIDATION_FRACTION }),
-  };
 }
 
 /** --checkpoint-every / --checkpoint-dir / --resume, or null when the run writes no checkpoints. */

@@ -10,6 +10,11 @@
  * does by default): 'pool' is then both threads' pooling, and 'emb-backward' is the dense
  * optimizer, the embedding backward and the sparse optimizer together (they overlap); it also
  * prints how long the main thread waited for the worker.
+ *
+ * Then the dense side against arithmetic: the towers' GEMM work per step (forward, and the two
+ * GEMMs of each layer's backward: weights and inputs) over the onnxruntime call's time, in GFLOP/s;
+ * and the towers alone (kinds.ts: esmmDenseRate, forward+backward at batch 1024 on 2 threads)
+ * against this profile's end-to-end rate.
  */
 import { parseArgs } from 'node:util';
 import { BatchBuilder } from '../src/data/batch/batcher.js';
@@ -23,6 +28,7 @@ import { labelsOf } from '../src/models/labels.js';
 import { sampleOrder, type ShuffleMode } from '../src/train/shuffle.js';
 import { EmbeddingThread } from '../src/sparse/embedding-thread.js';
 import { Rng } from '../src/util/rng.js';
+import { esmmDenseRate } from './kinds.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,4 +115,14 @@ if (thread) {
   console.log(`  main thread waited for the worker: ${(forward / steps).toFixed(2)} ms/step in pool, ${(backward / steps).toFixed(2)} in backward`);
   await thread.close();
 }
+// GEMM work of the towers: every [in, out] weight is one GEMM forward and two backward.
+let flops = 0;
+for (const [name, p] of c.net.params) if (/\.w\d+$/.test(name) && p.dims.length === 2) flops += 3 * 2 * batchSize * p.dims[0]! * p.dims[1]!;
+const ortMs = total.ort / steps;
+console.log(`  dense towers: ${(flops / 1e9).toFixed(2)} GFLOP per step (GEMMs, forward + backward) in ${ortMs.toFixed(2)} ms of onnxruntime = ${(flops / 1e6 / ortMs).toFixed(0)} GFLOP/s`);
 await model.release();
+if (batchSize === 1024) {
+  const dense = await esmmDenseRate(spec);
+  const e2e = (steps * batchSize) / (sum / 1000);
+  console.log(`  dense towers alone (forward+backward, 2 threads): ${dense.toFixed(0)} samples/s; this profile's end to end is ${((100 * e2e) / dense).toFixed(0)}% of it`);
+}

@@ -1,22 +1,38 @@
 /**
- * `npm run bench`: ESMM at Ali-CCP-like scale, measured side by side with PyTorch on this machine.
+ * `npm run bench`: ESMM at Ali-CCP-like scale, measured against the best PyTorch peer we could write
+ * on this machine, in the same run.
  *
- *   node dist-bench/bench/run.js [--train 1000000] [--test 300000] [--skip-peer] [--seed 1] [--peer-coretype Haswell] [--out bench/results/latest.json]
+ *   node dist-bench/bench/run.js [--train 1000000] [--test 300000] [--pairs 3] [--skip-peer] [--skip-anchor]
+ *        [--seed 1] [--peer-variant fused-remap] [--peer-threads 1] [--peer-coretype SkylakeX] [--out bench/results/latest.json]
  *
  * 1. prepare: raw skeleton + common features -> training cache, MB/s of raw input, and the ratio to
  *    plainly reading the same bytes in the same run.
- * 2. train: ESMM, default spec (23 fields, dim 18, towers 360-200-80, Adam, batch 1024), one epoch
- *    from the cache; samples/s per 20-step window (min/median/max); test AUCs. Also 1 vs 2 threads.
- * 3. peer: the same model on the same batches in PyTorch (bench/peer_torch.py), Debian's
- *    python3-torch with OpenBLAS (installed with apt-get when missing), OMP_WAIT_POLICY=PASSIVE,
- *    the fastest OpenBLAS kernel whose first losses match; samples/s and test AUCs.
+ * 2. train, ours against PyTorch (bench/peer_torch.py, Debian's python3-torch with OpenBLAS,
+ *    installed with apt-get when missing):
+ *    - the same batches in the same order: bench/export-batches.ts writes one epoch through
+ *      src/train/batch-order.ts, the iterator that replays the trainer's own order (tested against
+ *      the trainer bit for bit);
+ *    - the same initial parameters: our dense weights and the initial values our tables give
+ *      every row the epoch touches, exported from a fresh model of the same seed;
+ *    - the same optimizer arithmetic (Adam with eps outside the bias correction on both sides);
+ *    - asserted: every leg's first loss equals ours within 1e-5, or nothing is reported;
+ *    - the peer's OpenBLAS kernel set explicitly (OPENBLAS_CORETYPE) and recorded with
+ *      OPENBLAS_VERBOSE=2's output; its torch threads set (--peer-threads);
+ *    - `--pairs` interleaved pairs (ours, best peer, anchor peer, ours, ...), each leg one epoch
+ *      from the start in a fresh model or process, its rate taken from the end of step 1 to the end
+ *      of the epoch (setup outside the clock on both sides); train.ratio is the median per-pair
+ *      ratio ours / best peer, with its min and max; the anchor is the peer as reference libraries
+ *      write it (one EmbeddingBag per table, 46 calls a step), reported as such;
+ *    - the 1-minute load average at the start of every leg, legs started above 0.75 per core
+ *      flagged busy.
+ *    Also ours on 1 vs 2 threads, and the test AUCs of ours and of each peer variant.
  * 2b. every model kind: training samples/s on the same data and batch, and ESMM's end-to-end rate
  *    over its dense towers' own forward+backward rate (bench/kinds.ts).
  * 4. predict: batch prediction samples/s and single-impression latency p50/p99.
  * Prints a table and writes bench/results/latest.json.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchBuilder } from '../src/data/batch/batcher.js';
@@ -41,8 +57,16 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench/results/latest.json' },
     // The seed of both models' initialization and of the batch order (the data stays seed 1).
     seed: { type: 'string', default: '1' },
-    // An OpenBLAS kernel for the peer instead of the fastest of a probe (to compare runs).
+    // The peer's OpenBLAS kernel (OPENBLAS_CORETYPE), set explicitly: default SkylakeX where the CPU has AVX-512, else Haswell.
     'peer-coretype': { type: 'string' },
+    // The peer's torch.set_num_threads (OpenBLAS keeps its own pool of one thread per core).
+    'peer-threads': { type: 'string', default: '1' },
+    // The best peer (bench/peer_torch.py --variant).
+    'peer-variant': { type: 'string', default: 'fused-remap' },
+    // Interleaved pairs (ours, peer, anchor), each one epoch.
+    pairs: { type: 'string', default: '3' },
+    // Leave out the anchor peer (per-field EmbeddingBags).
+    'skip-anchor': { type: 'boolean', default: false },
     data: { type: 'string', default: 'bench/.data' },
   },
 });
@@ -55,6 +79,15 @@ const seed = Number(values.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer (got ${values.seed})`);
 const training = { epochs: 1, batchSize: 1024, lr: 0.001, optimizer: 'adam' as const, seed, quiet: true };
 const PYTHON = '/usr/bin/python3';
+/** The peer as reference libraries write it, reported beside the best peer. */
+const ANCHOR = 'per-field';
+const peerVariant = values['peer-variant']!;
+const peerThreads = Number(values['peer-threads']);
+const coreType = values['peer-coretype'] ?? (readFileSync('/proc/cpuinfo', 'utf8').includes('avx512f') ? 'SkylakeX' : 'Haswell');
+/** A 1-minute load average above this (on this machine's cores) marks a leg as started on a busy machine. */
+const BUSY = 0.75 * cpus().length;
+const startLoad = loadavg()[0]!;
+if (startLoad > BUSY) log(`the machine is busy: load average ${startLoad.toFixed(2)} (> ${BUSY}); the figures of this run are flagged`);
 const results: Record<string, unknown> = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
   config: { train: nTrain, test: nTest, spec: '23 Ali-CCP fields, dim 18', towers: hyper.hidden, ...training },
@@ -85,39 +118,108 @@ results.prepare = {
 };
 log(`prepare: ${(rawBytes / 1e6).toFixed(0)} MB in ${prepareSeconds.toFixed(2)}s`);
 
-// 2. train (ours) -------------------------------------------------------------------------------
-const ours = await trainOurs(train, 2, Infinity);
-log(`ours: ${fmtSpread(ours.windows)} samples/s`);
-const oursAuc = await aucsOf(ours.model, test);
-await ours.model.release();
+// 2. train: ours against the PyTorch peer, interleaved -------------------------------------------
+// Both sides train the same batches in the same order from the same initial parameters (exported
+// from our trainer's order and our model, bench/export-batches.ts), and the first losses must agree
+// to 1e-5 before anything is reported. Each leg is one epoch from the start; its rate leaves out
+// step 1 on both sides; setup (our model and worker, the peer's loading) is outside the clock.
+const wantPeer = !values['skip-peer'] && ensurePeer();
+const peerDir = join(dataDir, '.peer-batches');
+if (wantPeer) {
+  const fresh = await CvrModel.create({ kind: 'esmm', spec, hyper, seed });
+  const summary = exportBatches(peerDir, spec, fresh, train, test, { batchSize: training.batchSize, seed, shuffle: 'group' });
+  await fresh.release();
+  log(`exported ${summary.batches} batches (${summary.samples} samples) and the initial values of ${summary.touchedRows} embedding rows`);
+}
+const openblas = wantPeer ? openblasInfo() : null;
+const legs: Leg[] = [];
+const pairs: Record<string, unknown>[] = [];
+let oursAuc: Awaited<ReturnType<typeof aucsOf>> | null = null;
+const peerAuc: Record<string, unknown> = {};
+let oursWindows: Spread | null = null;
+const nPairs = wantPeer ? Math.max(1, Number(values.pairs)) : 1;
+for (let p = 0; p < nPairs; p++) {
+  const o = await trainOurs(train, 2, Infinity);
+  legs.push(o.leg);
+  oursWindows ??= o.windows;
+  if (!oursAuc) oursAuc = await aucsOf(o.model, test);
+  await o.model.release();
+  log(`pair ${p + 1} ours: ${o.leg.samples_per_s.toFixed(0)} samples/s (load ${o.leg.load_average.toFixed(2)})`);
+  const pair: Record<string, unknown> = { ours: o.leg };
+  if (wantPeer) {
+    for (const variant of [peerVariant, ...(values['skip-anchor'] ? [] : [ANCHOR])]) {
+      const leg = runPeerLeg(variant, p === 0, test);
+      legs.push(leg);
+      if (leg.auc) peerAuc[variant] = leg.auc;
+      pair[variant === peerVariant ? 'peer' : 'anchor'] = leg;
+      pair[variant === peerVariant ? 'ratio' : 'ratio_anchor'] = o.leg.samples_per_s / leg.samples_per_s;
+      log(`pair ${p + 1} peer ${variant}: ${leg.samples_per_s.toFixed(0)} samples/s (load ${leg.load_average.toFixed(2)})`);
+    }
+  }
+  pairs.push(pair);
+}
+// Nothing is reported unless both sides started from the same point on the same batches.
+const firstOurs = legs.find((l) => l.side === 'ours')!.first_losses[0]!;
+const oursLosses = legs.find((l) => l.side === 'ours')!.first_losses;
+// Reported, not asserted: how far the trajectories drift over the first 20 steps (float32 sums in another order).
+const maxLossGap20 = Math.max(...legs.map((l) => Math.max(...l.first_losses.map((x, i) => Math.abs(x - (oursLosses[i] ?? x))))));
+for (const l of legs) {
+  if (Math.abs(l.first_losses[0]! - firstOurs) > 1e-5) {
+    throw new Error(`first losses differ: ours ${firstOurs}, ${l.side} ${l.variant} ${l.first_losses[0]}: not the same batches or initial parameters`);
+  }
+}
 const oneThread = await trainOurs(train, 1, 300);
 await oneThread.model.release();
+const oursRates = spread(legs.filter((l) => l.side === 'ours').map((l) => l.samples_per_s));
 results.train = {
-  ours_samples_per_s: ours.samplesPerSecond,
-  ours_windows_samples_per_s: ours.windows,
+  ours_samples_per_s: oursRates.median,
+  ours_legs_samples_per_s: oursRates,
+  ours_windows_samples_per_s: oursWindows,
   ours_auc: oursAuc,
   ours_1_thread_samples_per_s: oneThread.windows.median,
-  ours_2_threads_samples_per_s: ours.windows.median,
-  speedup_1_to_2_threads: ours.windows.median / oneThread.windows.median,
+  ours_2_threads_samples_per_s: oursWindows!.median,
+  speedup_1_to_2_threads: oursWindows!.median / oneThread.windows.median,
+  load_average_start: startLoad,
+  load_average_end: loadavg()[0],
+  busy_threshold: BUSY,
+  busy_legs: legs.filter((l) => l.busy).length,
+  machine_quiet: legs.every((l) => !l.busy) && startLoad <= BUSY,
 };
+if (wantPeer) {
+  const ratios = spread(pairs.map((p) => p.ratio as number));
+  const anchor = values['skip-anchor'] ? null : spread(pairs.map((p) => p.ratio_anchor as number));
+  const peerLegs = legs.filter((l) => l.side === 'peer' && l.variant === peerVariant);
+  Object.assign(results.train as object, {
+    ratio: ratios.median,
+    ratio_min: ratios.min,
+    ratio_max: ratios.max,
+    ratio_definition: `median over ${nPairs} interleaved pairs of (ours / best peer), each one epoch after step 1`,
+    pairs,
+    first_loss_ours: firstOurs,
+    first_loss_peer: peerLegs[0]!.first_losses[0],
+    first_losses_ours: legs.find((l) => l.side === 'ours')!.first_losses,
+    first_losses_peer: peerLegs[0]!.first_losses,
+    max_loss_gap_first_20_steps: maxLossGap20,
+    peer_variant: peerVariant,
+    peer_samples_per_s: spread(peerLegs.map((l) => l.samples_per_s)),
+    peer_auc: peerAuc[peerVariant],
+    ...(anchor
+      ? {
+          anchor_variant: ANCHOR,
+          anchor_label: 'per-field EmbeddingBags, as reference libraries write the model (not the best peer)',
+          ratio_anchor: anchor.median,
+          ratio_anchor_min: anchor.min,
+          ratio_anchor_max: anchor.max,
+          anchor_samples_per_s: spread(legs.filter((l) => l.variant === ANCHOR).map((l) => l.samples_per_s)),
+          anchor_auc: peerAuc[ANCHOR],
+        }
+      : {}),
+    peer_config: { torch: peerLegs[0]!.torch, threads: peerThreads, OPENBLAS_CORETYPE: coreType, OMP_WAIT_POLICY: 'PASSIVE', openblas_verbose: openblas },
+  });
+}
 
 // 2b. every model kind on the same data and batch, and ESMM against its dense ceiling -----------
 results.kinds = await kindsBench(train, { steps: 200, kinds: MODEL_KINDS });
-
-// 3. peer -----------------------------------------------------------------------------------------
-if (!values['skip-peer']) {
-  const peer = runPeer(train, test);
-  if (peer) {
-    Object.assign(results.train as object, {
-      peer_samples_per_s: peer.samplesPerSecond,
-      peer_windows_samples_per_s: peer.windows,
-      peer_auc: peer.auc,
-      peer_config: peer.config,
-      ratio: ours.samplesPerSecond / peer.samplesPerSecond,
-      ratio_median_windows: ours.windows.median / peer.windows.median,
-    });
-  }
-}
 
 // 4. predict ------------------------------------------------------------------------------------------
 results.predict = await predictBench(train, test);
@@ -141,24 +243,44 @@ function timeRead(files: string[]): number {
   return (performance.now() - t) / 1000;
 }
 
+interface Leg {
+  side: 'ours' | 'peer';
+  variant: string;
+  /** Samples/s from the end of step 1 to the end of the epoch. */
+  samples_per_s: number;
+  steps: number;
+  first_losses: number[];
+  load_average: number;
+  busy: boolean;
+  torch?: string;
+  setup_seconds?: number;
+  auc?: Record<string, number>;
+}
+
 async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number) {
+  const load = loadavg()[0]!;
   const model = await CvrModel.create({ kind: 'esmm', spec, hyper, seed }, { threads });
   const rates: number[] = [];
+  const losses: number[] = [];
   let windowStart = performance.now();
   let windowSamples = 0;
   let steps = 0;
-  const t = performance.now();
-  let samples = 0;
+  let afterFirst = 0;
+  let samplesAfterFirst = 0;
+  let last = 0;
   const stopper = new Error('bench: enough steps');
   try {
     await trainModel(model, split, {
       ...training,
       embeddingThread: threads >= 2,
       onStep: (s) => {
-        samples += s.samples;
+        const now = performance.now();
+        if (losses.length < 20) losses.push(s.loss);
+        if (++steps === 1) afterFirst = now;
+        else samplesAfterFirst += s.samples;
+        last = now;
         windowSamples += s.samples;
-        if (++steps % 20 === 0) {
-          const now = performance.now();
+        if (steps % 20 === 0) {
           rates.push(windowSamples / ((now - windowStart) / 1000));
           windowStart = now;
           windowSamples = 0;
@@ -169,8 +291,16 @@ async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number
   } catch (e) {
     if (e !== stopper) throw e;
   }
-  const seconds = (performance.now() - t) / 1000;
-  return { model, samplesPerSecond: samples / seconds, windows: spread(rates.slice(1)) };
+  const leg: Leg = {
+    side: 'ours',
+    variant: `${threads} threads`,
+    samples_per_s: samplesAfterFirst / ((last - afterFirst) / 1000),
+    steps,
+    first_losses: losses,
+    load_average: load,
+    busy: load > BUSY,
+  };
+  return { model, leg, windows: spread(rates.slice(1)) };
 }
 
 async function aucsOf(model: CvrModel, split: PreparedSplit) {
@@ -187,45 +317,37 @@ function ensurePeer(): boolean {
   return sh(PYTHON, ['-c', 'import torch, numpy']).status === 0;
 }
 
-function runPeer(split: PreparedSplit, testSplit: PreparedSplit) {
-  if (!ensurePeer()) return null;
-  const dir = join(dataDir, '.peer-batches');
-  exportBatches(dir, spec, split, testSplit, { batchSize: training.batchSize, seed, shuffle: 'group' });
-  const flags = readFileSync('/proc/cpuinfo', 'utf8');
-  const coreTypes = values['peer-coretype'] ? [values['peer-coretype']] : [...(flags.includes('avx512f') ? ['SkylakeX'] : []), 'Haswell', 'Zen'];
-  const env = (ct: string) => ({ ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_CORETYPE: ct });
-  let best: { ct: string; rate: number } | null = null;
-  let reference: number[] | null = null;
-  const tried: Record<string, unknown> = {};
-  for (const ct of coreTypes) {
-    const out = join(dir, `probe-${ct}.json`);
-    const r = sh(PYTHON, ['bench/peer_torch.py', dir, out, '--threads', '2', '--max-steps', '80', '--seed', String(seed)], env(ct));
-    if (r.status !== 0) {
-      tried[ct] = `failed: ${r.stderr.slice(-300)}`;
-      continue;
-    }
-    const j = JSON.parse(readFileSync(out, 'utf8')) as { window_rates: number[]; first_losses: number[] };
-    const rate = spread(j.window_rates.slice(1)).median;
-    reference ??= j.first_losses;
-    const matches = j.first_losses.every((l, i) => Math.abs(l - reference![i]!) < 1e-4);
-    tried[ct] = { samples_per_s: rate, losses_match: matches };
-    log(`peer probe ${ct}: ${rate.toFixed(0)} samples/s, losses match: ${matches}`);
-    if (matches && (!best || rate > best.rate)) best = { ct, rate };
-  }
-  if (!best) return null;
-  const out = join(dir, 'peer.json');
-  const r = sh(PYTHON, ['bench/peer_torch.py', dir, out, '--threads', '2', '--seed', String(seed)], env(best.ct));
-  if (r.status !== 0) throw new Error(`peer failed: ${r.stderr.slice(-1000)}`);
-  const j = JSON.parse(readFileSync(out, 'utf8')) as { samples_per_s: number; window_rates: number[]; torch: string };
-  const pred = new Float32Array(readFileSync(out.replace('.json', '.pred')).buffer.slice(0));
-  const auc = peerAucs(pred, testSplit);
-  log(`peer (${best.ct}): ${j.samples_per_s.toFixed(0)} samples/s`);
-  return {
-    samplesPerSecond: j.samples_per_s,
-    windows: spread(j.window_rates.slice(1)),
-    auc,
-    config: { torch: j.torch, threads: 2, OPENBLAS_CORETYPE: best.ct, OMP_WAIT_POLICY: 'PASSIVE', tried },
+function peerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_CORETYPE: coreType };
+}
+
+/** What OpenBLAS says of itself under the peer's settings (OPENBLAS_VERBOSE=2): its kernel and threads. */
+function openblasInfo(): string[] {
+  const r = sh(PYTHON, ['-c', 'import torch; torch.ones(64,64) @ torch.ones(64,64)'], { ...peerEnv(), OPENBLAS_VERBOSE: '2' });
+  return (r.stdout + r.stderr).split('\n').filter((l) => l.trim() !== '');
+}
+
+/** One epoch of the peer in its own process; its test AUCs with `predict`. */
+function runPeerLeg(variant: string, predict: boolean, testSplit: PreparedSplit): Leg {
+  const load = loadavg()[0]!;
+  const out = join(peerDir, `peer-${variant}.json`);
+  const args = ['bench/peer_torch.py', peerDir, out, '--variant', variant, '--threads', String(peerThreads), ...(predict ? [] : ['--no-predict'])];
+  const r = sh(PYTHON, args, peerEnv());
+  if (r.status !== 0) throw new Error(`peer ${variant} failed: ${r.stderr.slice(-1500)}`);
+  const j = JSON.parse(readFileSync(out, 'utf8')) as { samples_per_s: number; steps: number; first_losses: number[]; torch: string; load_seconds: number };
+  const leg: Leg = {
+    side: 'peer',
+    variant,
+    samples_per_s: j.samples_per_s,
+    steps: j.steps,
+    first_losses: j.first_losses,
+    load_average: load,
+    busy: load > BUSY,
+    torch: j.torch,
+    setup_seconds: j.load_seconds,
   };
+  if (predict) leg.auc = peerAucs(new Float32Array(new Uint8Array(readFileSync(out.replace('.json', '.pred'))).buffer), testSplit);
+  return leg;
 }
 
 function peerAucs(pred: Float32Array, split: PreparedSplit) {
@@ -283,16 +405,25 @@ function printTable(r: Record<string, unknown>): void {
     '| measure | value |',
     '|---|---|',
     `| prepare | ${p.mb_per_s.toFixed(0)} MB/s of raw input (${p.raw_mb.toFixed(0)} MB); plain read ${p.plain_read_mb_per_s.toFixed(0)} MB/s; ratio ${p.ratio_to_plain_read.toFixed(2)} |`,
-    `| train, ours (2 threads) | ${(tr.ours_samples_per_s as number).toFixed(0)} samples/s over the epoch; per 20 steps ${fmtSpread(tr.ours_windows_samples_per_s)} |`,
+    `| train, ours (2 threads) | ${(tr.ours_samples_per_s as number).toFixed(0)} samples/s, median of ${(tr.ours_legs_samples_per_s as Spread).n} epochs (after step 1); per 20 steps in the first ${fmtSpread(tr.ours_windows_samples_per_s)} |`,
     `| train, ours 1 → 2 threads | ${(tr.ours_1_thread_samples_per_s as number).toFixed(0)} → ${(tr.ours_2_threads_samples_per_s as number).toFixed(0)} samples/s (${(tr.speedup_1_to_2_threads as number).toFixed(2)}x) |`,
+    `| load average (1 min) | ${(tr.load_average_start as number).toFixed(2)} at the start, ${(tr.load_average_end as number).toFixed(2)} at the end; legs started above ${tr.busy_threshold}: ${tr.busy_legs}${tr.machine_quiet ? ' (quiet)' : ' (BUSY: figures flagged)'} |`,
   ];
-  if (tr.peer_samples_per_s !== undefined) {
+  if (tr.ratio !== undefined) {
+    const pc = tr.peer_config as { threads: number; OPENBLAS_CORETYPE: string };
     lines.push(
-      `| train, PyTorch peer | ${(tr.peer_samples_per_s as number).toFixed(0)} samples/s over the epoch; per 20 steps ${fmtSpread(tr.peer_windows_samples_per_s as Spread)} |`,
-      `| **ratio ours / PyTorch** | **${(tr.ratio as number).toFixed(2)}x** (median windows ${(tr.ratio_median_windows as number).toFixed(2)}x) |`,
-      `| test AUC, ours | ${a(tr.ours_auc)} |`,
-      `| test AUC, PyTorch | ${a(tr.peer_auc as Record<string, number>)} |`,
+      `| first loss, ours / PyTorch | ${(tr.first_loss_ours as number).toFixed(7)} / ${(tr.first_loss_peer as number).toFixed(7)} (asserted equal within 1e-5: same batches, same order, same initial parameters) |`,
+      `| train, best PyTorch peer (${tr.peer_variant}, ${pc.threads} torch thread(s), OpenBLAS ${pc.OPENBLAS_CORETYPE}) | ${fmtSpread(tr.peer_samples_per_s as Spread)} samples/s over its epochs |`,
+      `| **ratio ours / best peer** | **${(tr.ratio as number).toFixed(2)}x** (median of ${(tr.pairs as unknown[]).length} interleaved pairs; min ${(tr.ratio_min as number).toFixed(2)}, max ${(tr.ratio_max as number).toFixed(2)}) |`,
     );
+    if (tr.ratio_anchor !== undefined) {
+      lines.push(
+        `| train, anchor peer (per-field EmbeddingBags, as reference libraries write it) | ${fmtSpread(tr.anchor_samples_per_s as Spread)} samples/s |`,
+        `| ratio ours / anchor peer (not the best peer) | ${(tr.ratio_anchor as number).toFixed(2)}x (min ${(tr.ratio_anchor_min as number).toFixed(2)}, max ${(tr.ratio_anchor_max as number).toFixed(2)}) |`,
+      );
+    }
+    lines.push(`| test AUC, ours | ${a(tr.ours_auc)} |`, `| test AUC, best peer | ${a(tr.peer_auc as Record<string, number>)} |`);
+    if (tr.anchor_auc) lines.push(`| test AUC, anchor peer | ${a(tr.anchor_auc as Record<string, number>)} |`);
   } else lines.push(`| test AUC, ours | ${a(tr.ours_auc)} |`);
   const k = r.kinds as { samples_per_s: Record<string, number>; esmm_dense_samples_per_s: number; esmm_share_of_dense_ceiling: number } | undefined;
   if (k) {

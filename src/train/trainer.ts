@@ -10,12 +10,11 @@ import { createDenseOptimizer, type DenseOptimizer } from '../optim/dense.js';
 import type { OptimizerKind } from '../optim/kernels.js';
 import { createSparseOptimizer, type SparseOptimizer } from '../sparse/row-sparse-optimizer.js';
 import { EmbeddingThread, embeddingThreadByDefault } from '../sparse/embedding-thread.js';
-import { Rng, mix32 } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
+import { dataOrderRng, drawBlockOrder } from './batch-order.js';
 import { trainingSource } from './component-data.js';
 import { labelsOf } from '../models/labels.js';
-import { fnv1a32 } from '../util/fnv.js';
 import type { LossCurve } from './loss-curve.js';
 import {
   DEFAULT_MAX_EPOCHS,
@@ -288,7 +287,7 @@ async function trainComponent(
   const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
   const sparseOpt = createSparseOptimizer(config.optimizer, config.lr);
   const denseOpt = createDenseOptimizer(config.optimizer, config.lr);
-  const rng = new Rng(mix32(config.seed ^ 0x2545f491) ^ fnv1a32(name));
+  const rng = dataOrderRng(config.seed, name);
   const curveEvery = Math.max(1, Math.round(source.numSamples / config.batchSize / 50));
   let curve: LossCurve = { component: name, every: curveEvery, points: [] };
   let epoch = 0;
@@ -389,7 +388,7 @@ async function trainComponent(
     const shown = config.epochs === 'auto' ? `auto, at most ${epochs}` : String(epochs);
     let stop = false;
     epochs: for (; epoch < epochs; epoch++) {
-      blockOrder ??= rng.shuffle(Int32Array.from({ length: source.numBlocks }, (_, i) => i));
+      blockOrder ??= drawBlockOrder(rng, source.numBlocks);
       for (; blockIndex < blockOrder.length; blockIndex++) {
         const block = source.readBlock(blockOrder[blockIndex]!);
         const positions = (order ??= sampleOrder(block, rng, config.shuffle ?? 'group'));
@@ -474,9 +473,10 @@ async function trainComponent(
 /**
  * One step: pool, dense forward+backward in onnxruntime, dense update, sparse row updates; with
  * `thread`, the embedding side is split between this thread and the worker. `alsoDo` runs once
- * the dense update is done (building the next batch).
+ * the dense update is done (building the next batch). Exported for batch-order.test.ts, which
+ * replays trainingBatches through it.
  */
-async function trainStep(
+export async function trainStep(
   component: Component,
   batch: Batch,
   sparseOpt: SparseOptimizer,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, tempDir } from '../test-support/cli.js';
+import { spawn } from 'node:child_process';
+import { cliMain, runCli, tempDir } from '../test-support/cli.js';
 import { findChromium } from './browser.js';
 import type { ExperimentResults } from './results.js';
 
@@ -46,6 +47,28 @@ test('esmm experiment: all seven models, two runs, the table, results.json and a
   }
 });
 
+test('esmm experiment killed after some runs: its folder holds the runs it finished', async () => {
+  const data = join(dir, 'data-killed');
+  const gen = runCli(['generate', '--out', data, '--train', '4000', '--test', '1000', '--seed', '6', '--ctr', '0.1', '--cvr', '0.2', '-q']);
+  assert.equal(gen.status, 0, gen.stderr);
+  const out = join(dir, 'report-killed');
+  const runs = 50;
+  const child = spawn(process.execPath, [cliMain(), 'experiment', '--data', data, '--out', out, '--models', 'esmm', '--runs', String(runs), '--hidden', '8', '--batch-size', '256', '-q']);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const results = join(out, 'results.json');
+  // report.html is written after results.json: once it is there, both are.
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(join(out, 'report.html')) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+  assert.equal(await exited, null, 'killed before it finished its runs');
+  const partial = JSON.parse(readFileSync(results, 'utf8')) as ExperimentResults;
+  const done = partial.seeds.length;
+  assert.ok(done >= 1 && done < runs, `${done} runs`);
+  assert.equal(partial.models['esmm']!.cvr_auc.runs.length, done);
+  // The page may be one run behind or ahead of results.json if the kill fell between the two writes.
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), new RegExp(`\\d+ runs? of the ${runs} asked for`));
+});
+
 test('esmm experiment: unknown or repeated models are usage errors', () => {
   const bad = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--models', 'base,esmn']);
   assert.equal(bad.status, 2);
@@ -56,6 +79,12 @@ test('esmm experiment: unknown or repeated models are usage errors', () => {
   const rate = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--aman-rate', '2']);
   assert.equal(rate.status, 2);
   assert.match(rate.stderr, /--model aman: amanRate \(--aman-rate\) must be in \(0, 1\] \(got 2\)/);
+  const tuneRuns = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--tune-runs', '1']);
+  assert.equal(tuneRuns.status, 2);
+  assert.match(tuneRuns.stderr, /--tune-runs says in how many runs --tune searches: add --tune, or drop --tune-runs/);
+  const beyond = runCli(['experiment', '--data', dir, '--out', join(dir, 'x'), '--tune', '--runs', '3', '--tune-runs', '4']);
+  assert.equal(beyond.status, 2);
+  assert.match(beyond.stderr, /--tune-runs/);
 });
 
 test('esmm experiment --epochs auto --tune: the chosen points and the early-stopping choices in results.json, the table and the report', () => {

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type { CalibrationBucket } from './curves.js';
 import { MODEL_KINDS, modelDef } from '../models/registry.js';
 import { displayName, formatPaper } from './paper.js';
-import { protocolNote, protocolTables, rocGrid, type ExperimentResults, type ModelResults } from './results.js';
+import { fieldMetricsTable, protocolNote, protocolTables, rocGrid, type ExperimentResults, type ModelResults, type TextTable } from './results.js';
 import { formatPercent, type Summary } from './stats.js';
 import { MODEL_PALETTE, barChart, escapeXml, lineChart, type LineSeries } from './svg.js';
 
@@ -252,7 +252,7 @@ ${group('truth-', 'calibration-truth')}`
 <h1>ESMM experiment: the seven models of the paper's Table 2</h1>
 <p>Data <code>${escapeXml(basename(c.data))}</code>: train ${n(d.train.impressions)} impressions, ${n(d.train.clicks)} clicks,
 ${n(d.train.conversions)} conversions; test ${n(d.test.impressions)} / ${n(d.test.clicks)} / ${n(d.test.conversions)}.
-${runs} run${runs === 1 ? '' : 's'} (seeds ${results.seeds.join(', ')}), ${(results.seconds / 60).toFixed(1)} minutes in all.</p>
+${runs} run${runs === 1 ? '' : 's'}${runs < c.runs ? ` of the ${c.runs} asked for (the experiment is still running, or was stopped)` : ''} (seeds ${results.seeds.join(', ')}), ${(results.seconds / 60).toFixed(1)} minutes in all.</p>
 <pre>${escapeXml(ctx.command)}</pre>
 <h2>Results</h2>
 ${resultsTable(results)}
@@ -260,6 +260,7 @@ ${resultsTable(results)}
 impressions, labels = conversion. CTCVR task: pCTCVR = pCTR × pCVR on all test impressions, labels = click and
 conversion. The paper's numbers are on the real Ali-CCP data, not on this data: compare the ordering, not the values.
 ${results.shared_ctr ? `The shared CTR net trains in ${results.shared_ctr.train_seconds.mean.toFixed(0)} s per run, not counted in the models' times.` : ''}</p>
+${textTableHtml(fieldMetricsTable(results))}
 ${protocolSection(results)}
 <h2>ROC curves</h2>${group('roc-')}
 <h2>Calibration</h2>${group('calibration-cvr', 'calibration-ctcvr')}
@@ -272,6 +273,13 @@ ${pngs.length > 0 ? `<p class="small">PNG files of the plots: ${pngs.join(', ')}
 `;
 }
 
+/** A TextTable under its caption; the first cell of each row is its heading. */
+function textTableHtml(t: TextTable): string {
+  const head = `<tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
+  const rows = t.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeXml(c)}</th>` : `<td>${escapeXml(c)}</td>`)).join('')}</tr>`);
+  return `<p class="small">${escapeXml(t.caption)}</p><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 /** The fair protocol: how the models were trained and chosen, early stopping's and the grid search's choices. */
 function protocolSection(results: ExperimentResults): string {
   const tables = protocolTables(results);
@@ -280,11 +288,7 @@ function protocolSection(results: ExperimentResults): string {
   const counts = v
     ? ` Validation: ${v.impressions.toLocaleString('en')} impressions (${v.clicks.toLocaleString('en')} clicked) in run 1; the models trained on ${v.trainImpressions.toLocaleString('en')}.`
     : '';
-  const html = tables.map((t) => {
-    const head = `<tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
-    const rows = t.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeXml(c)}</th>` : `<td>${escapeXml(c)}</td>`)).join('')}</tr>`);
-    return `<p class="small">${escapeXml(t.caption)}</p><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
-  });
+  const html = tables.map(textTableHtml);
   return `<h2>Protocol: validation, early stopping, tuning</h2>
 <p class="small">${escapeXml(protocolNote(results).trim())}${escapeXml(counts)} The validation curves and every grid point's validation metrics are in results.json.</p>
 ${html.join('\n')}`;

@@ -6,7 +6,7 @@ import { tempDir } from '../test-support/cli.js';
 import type { ModelKind } from '../models/registry.js';
 import { ROC_POINTS } from './curves.js';
 import { reportHtml, reportPlots } from './report.js';
-import { buildResults, markdownTable, tableNotes } from './results.js';
+import { buildResults, fieldMetricsTable, markdownTable, tableNotes, textTableMarkdown } from './results.js';
 import type { ExperimentConfig, ModelRun, RunRecord } from './runner.js';
 import { marksIn, pageProblems, writeReport } from './write-report.js';
 
@@ -111,6 +111,27 @@ test('the markdown table has every model next to the paper; the truth columns on
   assert.ok(!noTruth.includes('entire space'));
   assert.ok(noTruth.includes('| BASE | 60.00 | 70.00 | 66.00 ± 0.37 | 62.07 ± 0.45 | 12 |'), noTruth);
   assert.match(tableNotes(fakeResults(false, 1)), /over 1 run \(seeds 5\)/);
+});
+
+test('the field metrics table: every model, each metric of its runs in its column; n/a for results that predate them', () => {
+  const results = fakeResults(true);
+  const t = fieldMetricsTable(results);
+  assert.equal(t.rows.length, KINDS.length);
+  const esmm = t.rows.find((r) => r[0] === 'ESMM')!;
+  const cell = (head: string) => esmm[t.head.indexOf(head)];
+  // ESMM's runs: fakeRun(0.660 and 0.662, 0.76): exposure = cvr + 0.1, CVR GAUC = cvr - 0.05, CTCVR GAUC = ctcvr - 0.05.
+  assert.equal(cell('CVR AUC exposure'), '76.10 ± 0.14');
+  assert.equal(cell('CTR GAUC'), '60.00 ± 0.00');
+  assert.equal(cell('CVR GAUC'), '61.10 ± 0.14');
+  assert.equal(cell('CTCVR GAUC'), '71.00 ± 0.00');
+  assert.deepEqual([cell('CTR PCOC'), cell('CVR PCOC'), cell('CTCVR PCOC')], ['1.100 ± 0.000', '0.900 ± 0.000', '1.000 ± 0.000']);
+  assert.deepEqual([cell('CTR ECE'), cell('CVR ECE'), cell('CTCVR ECE')], ['0.0100 ± 0.0000', '0.0200 ± 0.0000', '0.0010 ± 0.0000']);
+  const md = textTableMarkdown(t);
+  assert.equal(md.trim().split('\n').length, 1 + 1 + 2 + KINDS.length, 'caption, blank line, head, rule, one row per model');
+  const old = JSON.parse(JSON.stringify(results)) as typeof results;
+  for (const m of Object.values(old.models)) delete (m as Partial<typeof m>).ctr_gauc;
+  assert.ok(fieldMetricsTable(old).rows.every((r) => r[t.head.indexOf('CTR GAUC')] === 'n/a'));
+  assert.ok(reportHtml(results, [], { command: 'esmm experiment' }).includes('<th>CVR AUC exposure</th>'));
 });
 
 test('report.html is one self-contained page with every plot; the truth plots only with truth', () => {

@@ -74,6 +74,8 @@ export interface TuningResults {
     seed: number;
     /** The point evaluated on test: its learning rate, knob value and validation metric. */
     chosen: { index: number; lr: number; knob: TuningRecord['points'][number]['knob']; validation_metric: number };
+    /** With tune_runs: the run (0-based) whose search chose this run's point; null when this run searched its grid. */
+    inherited_from_run: number | null;
     points: TuningRecord['points'];
   }[];
 }
@@ -186,7 +188,12 @@ function tuningResults(runs: ModelRun[], seeds: number[]): TuningResults | null 
     knob: first.knob,
     runs: records.map((t, i) => {
       const p = t!.points[t!.chosen]!;
-      return { seed: seeds[i]!, chosen: { index: t!.chosen, lr: p.lr, knob: p.knob, validation_metric: p.validation[t!.metric] }, points: t!.points };
+      return {
+        seed: seeds[i]!,
+        chosen: { index: t!.chosen, lr: p.lr, knob: p.knob, validation_metric: p.validation[t!.metric] },
+        inherited_from_run: t!.inheritedFrom ?? null,
+        points: t!.points,
+      };
     }),
   };
 }
@@ -249,6 +256,42 @@ export function markdownTable(results: ExperimentResults): string {
   return line(head) + line(head.map(() => '---')) + rows.map(line).join('');
 }
 
+/**
+ * The field's metrics (docs/models.md, "Evaluation protocol"), one row per model: the exposure
+ * CVR AUC and the GAUCs in %, PCOC (1 is calibrated on average) and ECE as fractions, mean ± std
+ * over the runs. Results written before these metrics existed show n/a.
+ */
+export function fieldMetricsTable(results: ExperimentResults): TextTable {
+  const pct = (s: Summary | undefined) => formatPercent(s);
+  const plain = (s: Summary | undefined, digits: number) => num(s ?? null, digits);
+  return {
+    caption:
+      'The metrics the field reports (docs/models.md, "Evaluation protocol"), on test: CVR AUC over all impressions (unclicked = no conversion), ' +
+      'GAUC per user (field 101 unless the spec names another) weighted by impressions, in %; PCOC = sum of predictions / sum of labels; ECE over 10 equal-width bins. ' +
+      'CVR columns on clicked impressions except the exposure AUC.',
+    head: ['model', 'CVR AUC exposure', 'CTR GAUC', 'CVR GAUC', 'CTCVR GAUC', 'CTR PCOC', 'CVR PCOC', 'CTCVR PCOC', 'CTR ECE', 'CVR ECE', 'CTCVR ECE'],
+    rows: Object.entries(results.models).map(([name, m]) => [
+      tableName(name, m.kind),
+      pct(m.cvr_auc_exposure),
+      pct(m.ctr_gauc),
+      pct(m.cvr_gauc),
+      pct(m.ctcvr_gauc),
+      plain(m.ctr_pcoc, 3),
+      plain(m.cvr_pcoc, 3),
+      plain(m.ctcvr_pcoc, 3),
+      plain(m.ctr_ece, 4),
+      plain(m.cvr_ece, 4),
+      plain(m.ctcvr_ece, 4),
+    ]),
+  };
+}
+
+/** A TextTable as markdown, under its caption. */
+export function textTableMarkdown(t: TextTable): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |\n`;
+  return `\n${t.caption}\n\n${line(t.head)}${line(t.head.map(() => '---'))}${t.rows.map(line).join('')}`;
+}
+
 /** One chosen step per run: "step 48 (epoch 3 of 5, patience)". */
 function stoppingCell(s: ComponentStopping): string {
   return `${s.bestStep} (ep ${s.bestEpoch + 1}; stopped ${s.stoppedAtStep}${s.stopped === 'max-epochs' ? ', max epochs' : ''})`;
@@ -293,12 +336,20 @@ export function protocolTables(results: ExperimentResults): TextTable[] {
   if (tuned.length > 0) {
     const metric = tuned[0]![1].tuning!.metric;
     tables.push({
-      caption: `Tuning (--tune): per model and run, the grid point chosen by validation ${metric} (in %), and the points trained per run.`,
+      caption:
+        `Tuning (--tune): per model and run, the grid point chosen by validation ${metric} (in %), and the points a searching run trained` +
+        (results.config.tuneRuns !== undefined && results.config.tuneRuns < results.seeds.length
+          ? `; runs after the first ${results.config.tuneRuns} (--tune-runs) train the point marked "from run N" once, and show its validation ${metric} in that run.`
+          : '.'),
       head: ['model', 'searched', ...runHeads, 'points / run'],
       rows: tuned.map(([name, m]) => {
         const t = m.tuning!;
         const searched = `lr {${formatLrs(t)}}` + (t.knob ? `, --${t.knob.flag} {${t.knob.values.map(formatValue).join(', ')}}` : '');
-        const cells = t.runs.map((r) => `lr ${formatValue(r.chosen.lr)}${t.knob ? `, ${formatValue(r.chosen.knob)}` : ''}: ${(100 * r.chosen.validation_metric).toFixed(2)}`);
+        const cells = t.runs.map(
+          (r) =>
+            `lr ${formatValue(r.chosen.lr)}${t.knob ? `, ${formatValue(r.chosen.knob)}` : ''}: ${(100 * r.chosen.validation_metric).toFixed(2)}` +
+            (r.inherited_from_run !== null ? ` (from run ${r.inherited_from_run + 1})` : ''),
+        );
         return [tableName(name, m.kind), searched, ...cells, String(t.runs[0]?.points.length ?? 0)];
       }),
     });
@@ -308,10 +359,7 @@ export function protocolTables(results: ExperimentResults): TextTable[] {
 
 /** The protocol tables as markdown, each under its caption (empty when there are none). */
 export function protocolMarkdown(results: ExperimentResults): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |\n`;
-  return protocolTables(results)
-    .map((t) => `\n${t.caption}\n\n${line(t.head)}${line(t.head.map(() => '---'))}${t.rows.map(line).join('')}`)
-    .join('');
+  return protocolTables(results).map(textTableMarkdown).join('');
 }
 
 function formatLrs(t: TuningResults): string {
@@ -328,7 +376,7 @@ export function tableNotes(results: ExperimentResults): string {
   const runs = results.seeds.length;
   const shared = results.shared_ctr ? `; the shared CTR net trains in ${results.shared_ctr.train_seconds.mean.toFixed(0)} s per run, not counted above` : '';
   return (
-    `AUC in %, mean ± sample std over ${runs} run${runs === 1 ? '' : 's'} (seeds ${results.seeds.join(', ')}). ` +
+    `AUC in %, mean ± sample std over ${runs} run${runs === 1 ? '' : 's'}${runs < results.config.runs ? ` of the ${results.config.runs} asked for` : ''} (seeds ${results.seeds.join(', ')}). ` +
     'CVR AUC: pCVR on clicked test impressions; CTCVR AUC: pCTCVR on all test impressions' +
     (results.data.truth
       ? '; entire space: pCVR against conversions drawn from the true p(conversion | click) for every test impression; MAE: |pCVR - true p(conversion | click)|'
@@ -348,6 +396,9 @@ export function protocolNote(results: ExperimentResults): string {
   const on = 'split' in v ? `the split ${v.split}` : `a ${v.fraction} share of the train split's sessions (carved per run by its seed, not trained on)`;
   if (c.training.epochs === 'auto') parts.push(`Every component trained until its validation loss stopped improving (--epochs auto), on ${on}`);
   else parts.push(`Every component trained ${c.training.epochs} epoch${c.training.epochs === 1 ? '' : 's'}`);
-  if (c.tune) parts.push(`each model evaluated at the grid point with the best validation ${results.models[Object.keys(results.models)[0]!]?.tuning?.metric ?? 'metric'} (--tune${c.training.epochs === 'auto' ? '' : `, validated on ${on}`}); train s counts every grid point`);
+  if (c.tune) {
+    const searched = c.tuneRuns !== undefined && c.tuneRuns < results.seeds.length ? `, searched in the first ${c.tuneRuns} run${c.tuneRuns === 1 ? '' : 's'} and trained at that point in the others (--tune-runs ${c.tuneRuns})` : '';
+    parts.push(`each model evaluated at the grid point with the best validation ${results.models[Object.keys(results.models)[0]!]?.tuning?.metric ?? 'metric'} (--tune${c.training.epochs === 'auto' ? '' : `, validated on ${on}`}${searched}); train s counts every grid point`);
+  }
   return ' ' + parts.join('; ') + '.';
 }

@@ -61,6 +61,12 @@ export interface ExperimentConfig {
   validation?: { fraction: number } | { split: string };
   /** Choose each model's learning rate and knob on the validation split (grids.ts); the test metrics are the chosen point's. */
   tune?: boolean;
+  /**
+   * With tune: search the grids in the first `tuneRuns` runs only (default: every run). Each later
+   * run trains every model once, at the point the last searched run chose for it, and still
+   * validates that point (its own carve, its own seed); the test split plays no part in either.
+   */
+  tuneRuns?: number;
   /** onnxruntime threads; with 2 or more, training also splits the embedding side over 2 threads. */
   threads: number;
 }
@@ -74,6 +80,8 @@ export interface TuningRecord {
   points: (GridPoint & TrainedPoint)[];
   /** Index of the chosen point in `points`: the model evaluated on test. */
   chosen: number;
+  /** With tuneRuns: the run (0-based) whose search chose this run's single point; absent when this run searched. */
+  inheritedFrom?: number;
 }
 
 /** One model trained and evaluated in one run. */
@@ -141,22 +149,38 @@ export async function runExperiment(
   sources: ExperimentSources = {},
 ): Promise<RunRecord[]> {
   validateExperiment(config, sources);
-  const perRun = estimatedWorkPerRun(train, test, spec, config);
-  const total = perRun * config.runs;
+  const perRun = Array.from({ length: config.runs }, (_, run) => estimatedWorkPerRun(train, test, spec, config, run));
+  const total = perRun.reduce((a, n) => a + n, 0);
   let done = 0;
   const progress = (n: number, what: string) => {
     done += n;
     events.onProgress?.(Math.min(done, total), total, what);
   };
   const records: RunRecord[] = [];
+  // With tuneRuns: the point each model's last searched run chose, which the later runs train at.
+  const chosen: Partial<Record<ModelKind, Inherited>> = {};
   for (let run = 0; run < config.runs; run++) {
     const runStart = done;
-    records.push(await runOnce(run, train, test, spec, config, progress, events, sources));
+    const record = await runOnce(run, train, test, spec, config, progress, events, sources, searches(config, run) ? null : chosen);
+    records.push(record);
+    if (searches(config, run))
+      for (const kind of config.models) {
+        const t = record.models[kind]?.tuning;
+        if (t) chosen[kind] = { run, point: t.points[t.chosen]! };
+      }
     // The estimate can miss (UNBIAS keeps a random share): each run ends at its share of the total.
-    done = runStart + perRun;
-    events.onRun?.(records[records.length - 1]!);
+    done = runStart + perRun[run]!;
+    events.onRun?.(record);
   }
   return records;
+}
+
+/** A grid point chosen by an earlier run's search. */
+type Inherited = { run: number; point: GridPoint };
+
+/** Whether run `run` (0-based) searches the grids: with tune, the first tuneRuns runs (every run by default). */
+export function searches(config: ExperimentConfig, run: number): boolean {
+  return config.tune === true && run < (config.tuneRuns ?? config.runs);
 }
 
 /** The name training reports the carved validation side by. */
@@ -171,6 +195,8 @@ async function runOnce(
   progress: (n: number, what: string) => void,
   events: ExperimentEvents,
   sources: ExperimentSources,
+  /** With tuneRuns, in a run after the searched ones: each model's chosen point (null when this run searches). */
+  inherited: Partial<Record<ModelKind, Inherited>> | null,
 ): Promise<RunRecord> {
   const seed = config.seed + run;
   const t0 = Date.now();
@@ -214,7 +240,9 @@ async function runOnce(
       let trained: { seconds: number; samples: number; curves: LossCurve[]; stopping: ComponentStopping[] | null };
       let tuning: TuningRecord | null = null;
       if (config.tune) {
-        const plan = tuningPlan(kind, config.hyper[kind] ?? {});
+        const from = inherited?.[kind];
+        if (inherited && !from) throw new Error(`no earlier run chose a grid point for ${kind}`);
+        const plan = from ? singlePoint(planOf(kind, config), from.point) : planOf(kind, config);
         const search = await searchGrid(
           plan,
           async (point) => {
@@ -239,6 +267,7 @@ async function runOnce(
           knob: plan.knob ? { param: plan.knob.param, flag: plan.knob.flag, values: plan.knob.values } : null,
           points: search.points,
           chosen: search.chosen,
+          ...(from ? { inheritedFrom: from.run } : {}),
         };
         trained = {
           seconds: search.points.reduce((a, p) => a + p.trainSeconds, 0),
@@ -339,17 +368,25 @@ export const AUTO_EPOCHS_ESTIMATE = 4;
  * the epochs and, with tune, the grid points; a validation pass per grid point; and two passes
  * over the test split per model.
  */
-export function estimatedWorkPerRun(train: CountedSource, test: SampleSource, spec: FeatureSpec, config: ExperimentConfig): number {
+export function estimatedWorkPerRun(train: CountedSource, test: SampleSource, spec: FeatureSpec, config: ExperimentConfig, run = 0): number {
   const epochs = config.training.epochs === 'auto' ? Math.min(AUTO_EPOCHS_ESTIMATE, config.earlyStopping?.maxEpochs ?? AUTO_EPOCHS_ESTIMATE) : config.training.epochs;
   const validation = needsValidation(config) && !(config.validation && 'split' in config.validation) ? (config.validation?.fraction ?? DEFAULT_VALIDATION_FRACTION) : 0;
   let samples = config.models.some((k) => usesSharedCtr(k, config, spec)) ? train.numSamples * (1 - validation) : 0;
   let validationPasses = 0;
   for (const kind of config.models) {
-    const points = config.tune ? trainingsOf(planOf(kind, config)) : 1;
+    const points = searches(config, run) ? trainingsOf(planOf(kind, config)) : 1;
     validationPasses += config.tune ? points : 0;
     for (const c of componentsOf(kind, config, spec, config.seed)) if (c.name !== CTR_COMPONENT) samples += points * (1 - validation) * expectedSlice(c, train);
   }
   return Math.round(samples * epochs + validationPasses * validation * train.numSamples + 2 * test.numSamples * config.models.length);
+}
+
+/** The plan that trains one point, `point`, of `plan`'s grid (a run after the searched ones). */
+function singlePoint(plan: TuningPlan, point: GridPoint): TuningPlan {
+  return {
+    lrs: [point.lr],
+    knob: plan.knob && point.knob !== null ? { ...plan.knob, values: [point.knob], start: point.knob } : null,
+  };
 }
 
 /** A kind's tuning plan with this experiment's hyper-parameters. */
@@ -395,6 +432,10 @@ function validateExperiment(c: ExperimentConfig, sources: ExperimentSources): vo
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed + c.runs - 1 > 2 ** 32 - 1)
     bad(`seed must be an integer with seed + runs - 1 below 2^32 (got ${c.seed})`);
   if (c.training.epochs !== 'auto' && c.earlyStopping) bad('early stopping (patience, evalEvery, maxEpochs) applies with epochs auto only');
+  if (c.tuneRuns !== undefined) {
+    if (!c.tune) bad('tuneRuns applies with tune only');
+    if (!Number.isInteger(c.tuneRuns) || c.tuneRuns < 1 || c.tuneRuns > c.runs) bad(`tuneRuns must be an integer from 1 to runs (${c.runs}) (got ${c.tuneRuns})`);
+  }
   const v = c.validation;
   if (v && !needsValidation(c)) bad('validation data is used with epochs auto or tune only');
   if (v && 'split' in v && !sources.validation) bad(`the validation split ${v.split} was named but its data not given`);

@@ -169,3 +169,48 @@ test('experiment --epochs auto --tune: the chosen point is the best on validatio
   assert.match(md, /\| MMoE \| lr \{0\.0003, 0\.001, 0\.003\}, --experts \{4, 8\} \| lr [\d.]+, [48]: \d+\.\d\d \| 4 \|/);
   assert.match(md, /\| OVERSAMPLING \| lr \{0\.0003, 0\.001, 0\.003\}, --oversampling-k \{2, 3, 5, 10\} \| lr [\d.]+, \d+: \d+\.\d\d \| 6 \|/);
 });
+
+test('experiment --tune --tune-runs 1: later runs train each model once at the point run 1 chose, and say so', async () => {
+  await generateDataset({ outDir: join(dir, 'data-once'), train: 2000, test: 600, seed: 5, ctr: 0.1, cvr: 0.2 });
+  const train = await prepareSplit({ dataDir: join(dir, 'data-once'), split: 'train' });
+  const test_ = await prepareSplit({ dataDir: join(dir, 'data-once'), split: 'test' });
+  const kinds = ['base', 'aman'];
+  const config: ExperimentConfig = {
+    models: kinds,
+    runs: 3,
+    seed: 7,
+    hyper: Object.fromEntries(kinds.map((k) => [k, resolveHyper(modelDef(k).hyper, { hidden: [8] }, k)])),
+    training: { epochs: 1, batchSize: 256, lr: 0.001, optimizer: 'adam' },
+    validation: { fraction: 0.2 },
+    tune: true,
+    tuneRuns: 1,
+    threads: 1,
+  };
+  const records = await runExperiment(train as CountedSource, test_, defaultSpec(), config);
+  assert.equal(records.length, 3);
+  for (const kind of kinds) {
+    const searched = records[0]!.models[kind]!.tuning!;
+    assert.equal(searched.inheritedFrom, undefined);
+    assert.equal(searched.points.length, trainingsOf(tuningPlan(kind, config.hyper[kind]!)));
+    const point = searched.points[searched.chosen]!;
+    for (const r of records.slice(1)) {
+      const t = r.models[kind]!.tuning!;
+      assert.equal(t.inheritedFrom, 0);
+      assert.equal(t.points.length, 1);
+      assert.equal(t.chosen, 0);
+      assert.deepEqual([t.points[0]!.lr, t.points[0]!.knob], [point.lr, point.knob]);
+      // Validated on its own run's carve: a number of its own, not run 1's copied.
+      assert.ok(Number.isFinite(t.points[0]!.validation.cvr_auc));
+      assert.equal(r.models[kind]!.trainSeconds, t.points[0]!.trainSeconds);
+    }
+  }
+  const counts = { impressions: 0, clicks: 0, conversions: 0 };
+  const results = buildResults({ config, names: kinds, dataDir: 'data', train: counts, test: counts, records, seconds: 1 });
+  assert.deepEqual(results.models['aman']!.tuning!.runs.map((r) => r.inherited_from_run), [null, 0, 0]);
+  const md = protocolMarkdown(results);
+  assert.match(md, /runs after the first 1 \(--tune-runs\) train the point marked "from run N" once/);
+  assert.equal(md.match(/\(from run 1\)/g)?.length, 2 * kinds.length);
+  // tuneRuns without tune, or beyond runs, is refused.
+  await assert.rejects(runExperiment(train as CountedSource, test_, defaultSpec(), { ...config, tune: false }), /tuneRuns applies with tune only/);
+  await assert.rejects(runExperiment(train as CountedSource, test_, defaultSpec(), { ...config, tuneRuns: 4 }), /tuneRuns must be an integer from 1 to runs \(3\)/);
+});

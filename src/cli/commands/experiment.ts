@@ -5,7 +5,7 @@ import { displayName } from '../../experiment/paper.js';
 import { flagName, resolveHyper } from '../../models/hyper.js';
 import { describeSplitFiles, missingSplitMessage } from '../../data/formats/split-files.js';
 import { KNOB_GRIDS, LR_GRID, SELECTION_METRIC } from '../../experiment/grids.js';
-import { buildResults, formatValue, markdownTable, protocolMarkdown, tableNotes } from '../../experiment/results.js';
+import { buildResults, fieldMetricsTable, formatValue, markdownTable, protocolMarkdown, tableNotes, textTableMarkdown } from '../../experiment/results.js';
 import { estimatedWorkPerRun, planOf, runExperiment, trainingsPerRun, type ExperimentConfig, type RunRecord } from '../../experiment/runner.js';
 import { chooseChromium, writeReport } from '../../experiment/write-report.js';
 import { Progress } from '../../util/progress.js';
@@ -72,6 +72,9 @@ The fair protocol (docs/experiments.md): --epochs auto --tune.
                            rates ${LR_GRID.join(', ')}, then its knob's values at the best one, the
                            first it has of (src/experiment/grids.ts):
 ${wrap(KNOB_FLAGS.join(', '), ' '.repeat(27), 100)}
+  --tune-runs K            with --tune: search the grids in the first K runs only (default: every
+                           run); each later run trains every model once at the point the K-th
+                           run chose, validated on its own carve
   --validation-fraction F  with --epochs auto or --tune: share of the train split's sessions held
                            out to validate on, carved once per run by its seed (default 0.1)
   --validation-split NAME  validate on this split instead (then all of train trains); not the
@@ -95,6 +98,7 @@ export const EXPERIMENT_OPTIONS: Options = {
   epochs: { type: 'string' },
   ...EARLY_STOPPING_OPTIONS,
   tune: { type: 'boolean' },
+  'tune-runs': { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -154,6 +158,8 @@ export async function experimentCommand(argv: string[]): Promise<void> {
   const hyper = parseModelHyper(v, kinds, cmd);
   const tune = v.tune === true;
   if (tune && v.lr !== undefined) throw new UsageError(`--tune searches the learning rate over ${LR_GRID.join(', ')}: drop --lr`, cmd);
+  if (!tune && v['tune-runs'] !== undefined) throw new UsageError('--tune-runs says in how many runs --tune searches: add --tune, or drop --tune-runs', cmd);
+  const tuneRuns = v['tune-runs'] !== undefined ? numberOpt(v, 'tune-runs', runs, cmd, { min: 1, max: runs, integer: true }) : undefined;
   const epochs = epochsOpt(v, cmd);
   const training = {
     epochs,
@@ -200,6 +206,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
       ? { validation: validation.validationSplit !== undefined ? { split: validation.validationSplit } : { fraction: validation.validationFraction } }
       : {}),
     ...(tune ? { tune } : {}),
+    ...(tuneRuns !== undefined ? { tuneRuns } : {}),
     threads,
   };
   if (tune)
@@ -219,12 +226,24 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     const total = Object.values(t.models).reduce((a, n) => a + n, 0);
     log(
       `--tune: ${total} trainings per run (${kinds.map((k, i) => `${names[i]} ${t.models[k]}`).join(', ')})` +
-        `${t.shared ? ' plus the shared CTR net' : ''}, each model chosen by validation ${SELECTION_METRIC}`,
+        `${t.shared ? ' plus the shared CTR net' : ''}, each model chosen by validation ${SELECTION_METRIC}` +
+        (tuneRuns !== undefined && tuneRuns < runs ? `; in runs ${tuneRuns + 1}-${runs} one training per model at the chosen point (--tune-runs ${tuneRuns})` : ''),
     );
   }
   // Work = training and evaluation samples (the bar's rate and ETA are in those).
   const total = estimatedWorkPerRun(train, test, spec, config) * runs;
   const progress = new Progress({ label: 'experiment', total, unit: 'samples', quiet, logEvery: 30 });
+  const resultsOf = (records: RunRecord[]) =>
+    buildResults({
+      config,
+      names,
+      dataDir,
+      train: { impressions: train.numSamples, clicks: train.clicks, conversions: train.conversions },
+      test: { impressions: test.numSamples, clicks: test.clicks, conversions: test.conversions },
+      records,
+      seconds: (Date.now() - t0) / 1000,
+    });
+  const finished: RunRecord[] = [];
   const records = await runExperiment(
     train,
     test,
@@ -232,23 +251,21 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     config,
     {
       onProgress: (done, _total, what) => progress.update(done, what),
-      onRun: (r) => log(runLine(r, runs, kinds, names)),
+      onRun: (r) => {
+        log(runLine(r, runs, kinds, names));
+        finished.push(r);
+        // The runs so far, written after each one (results.json and report.html, no browser), so
+        // that an experiment stopped in its 7th hour keeps what it finished.
+        if (finished.length < runs) writeReport(out, resultsOf(finished), { command: reportedCommand(cmd, argv), chromium: null }).catch((e: Error) => log(`could not write the runs so far to ${out}: ${e.message}`));
+      },
     },
     validationSplit ? { validation: validationSplit } : {},
   );
   progress.finish('done');
 
-  const results = buildResults({
-    config,
-    names,
-    dataDir,
-    train: { impressions: train.numSamples, clicks: train.clicks, conversions: train.conversions },
-    test: { impressions: test.numSamples, clicks: test.clicks, conversions: test.conversions },
-    records,
-    seconds: (Date.now() - t0) / 1000,
-  });
+  const results = resultsOf(records);
   const written = await writeReport(out, results, { command: reportedCommand(cmd, argv), chromium });
-  process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results) + protocolMarkdown(results));
+  process.stdout.write('\n' + markdownTable(results) + '\n' + tableNotes(results) + textTableMarkdown(fieldMetricsTable(results)) + protocolMarkdown(results));
   process.stdout.write(`\nwrote ${written.files.length} files to ${out}: results.json, report.html${written.check ? `, ${written.check.screenshots.size} PNGs` : ''}\n`);
   if (written.check)
     process.stdout.write(`report.html checked in Chromium: ${written.check.plots.length} plots, every line, bar and dot drawn, no console errors\n`);

@@ -79,26 +79,40 @@ export async function kindsBench(split: PreparedSplit, opts: { steps: number; ki
 }
 
 /** ESMM's dense towers alone, onnxruntime on 2 threads: forward+backward samples/s at batch 1024 (median of 50 calls). */
-export async function esmmDenseRate(spec: ReturnType<typeof defaultSpec>): Promise<number> {
+export async function esmmDenseRate(spec: ReturnType<typeof defaultSpec>, threads = 2): Promise<number> {
+  return (await esmmDenseCost(spec, threads)).samplesPerSecond;
+}
+
+/**
+ * The ESMM towers alone, forward+backward at batch BATCH on `threads` onnxruntime threads: the
+ * median step's wall time and rate, and the CPU time of the process per step (all its threads)
+ * over the same steps.
+ */
+export async function esmmDenseCost(
+  spec: ReturnType<typeof defaultSpec>,
+  threads = 2,
+): Promise<{ samplesPerSecond: number; wallMsPerStep: number; cpuMsPerStep: number }> {
   const model = await CvrModel.create({ kind: 'esmm', spec, seed: 1 }, { threads: 1 });
   const arch = model.components[0]!.def.dense;
   await model.release();
   const inputDim = inputWidth(spec);
   const rng = new Rng(1);
-  const net = await DenseNet.create(arch, inputDim, initParams(paramDecls(arch, inputDim), rng), { threads: 2 });
+  const net = await DenseNet.create(arch, inputDim, initParams(paramDecls(arch, inputDim), rng), { threads });
   try {
     const x = Float32Array.from({ length: BATCH * inputDim }, () => 0.1 * rng.normal());
     const click = Float32Array.from({ length: BATCH }, () => (rng.next() < 0.05 ? 1 : 0));
     const ctcvr = Float32Array.from(click, (c) => (c && rng.next() < 0.1 ? 1 : 0));
     for (let i = 0; i < 5; i++) await net.trainStep(x, BATCH, { click, ctcvr });
     const ms: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < 50; i++) {
       const t = performance.now();
       await net.trainStep(x, BATCH, { click, ctcvr });
       ms.push(performance.now() - t);
     }
+    const cpu = process.cpuUsage(cpu0);
     ms.sort((a, b) => a - b);
-    return BATCH / (ms[25]! / 1000);
+    return { samplesPerSecond: BATCH / (ms[25]! / 1000), wallMsPerStep: ms[25]!, cpuMsPerStep: (cpu.user + cpu.system) / 1000 / 50 };
   } finally {
     await net.release();
   }

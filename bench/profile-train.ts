@@ -16,6 +16,7 @@
  * and the towers alone (kinds.ts: esmmDenseRate, forward+backward at batch 1024 on 2 threads)
  * against this profile's end-to-end rate.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BatchBuilder } from '../src/data/batch/batcher.js';
 import { prepareSplit } from '../src/data/cache/prepare.js';
@@ -28,7 +29,7 @@ import { labelsOf } from '../src/models/labels.js';
 import { sampleOrder, type ShuffleMode } from '../src/train/shuffle.js';
 import { EmbeddingThread } from '../src/sparse/embedding-thread.js';
 import { Rng } from '../src/util/rng.js';
-import { esmmDenseRate } from './kinds.js';
+import { esmmDenseCost } from './kinds.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +61,7 @@ const thread = values['embedding-thread'] ? await EmbeddingThread.start(c.embedd
 const phases = ['build', 'pool', 'ort', 'dense-opt', 'emb-backward', 'sparse-opt'] as const;
 const total: Record<(typeof phases)[number], number> = { build: 0, pool: 0, ort: 0, 'dense-opt': 0, 'emb-backward': 0, 'sparse-opt': 0 };
 let done = 0;
+let cpuFrom: NodeJS.CpuUsage | null = null;
 let entries = 0;
 let groups = 0;
 const names = [...c.net.params.keys()];
@@ -68,6 +70,7 @@ outer: for (let b = 0; ; b = (b + 1) % split.numBlocks) {
   const order = sampleOrder(block, rng, values.shuffle as ShuffleMode);
   for (let s = 0; s + batchSize <= block.count; s += batchSize) {
     const measure = done >= warmup;
+    if (done === warmup) cpuFrom = process.cpuUsage();
     let t = performance.now();
     const lap = (p: (typeof phases)[number]) => {
       const now = performance.now();
@@ -104,12 +107,15 @@ outer: for (let b = 0; ; b = (b + 1) % split.numBlocks) {
     if (++done === warmup + steps) break outer;
   }
 }
+const cpuUsed = process.cpuUsage(cpuFrom ?? undefined);
+const cpuMs = (cpuUsed.user + cpuUsed.system) / 1000 / steps;
 const sum = phases.reduce((a, p) => a + total[p], 0);
 console.log(`ESMM step profile: ${steps} steps of ${batchSize} (${optimizer}, shuffle ${values.shuffle}), ${(entries / steps).toFixed(0)} entries and ${(groups / steps).toFixed(1)} groups per batch`);
 for (const p of phases) {
   console.log(`  ${p.padEnd(13)} ${(total[p] / steps).toFixed(2).padStart(7)} ms/step  ${((100 * total[p]) / sum).toFixed(1).padStart(5)}%`);
 }
 console.log(`  ${'total'.padEnd(13)} ${(sum / steps).toFixed(2).padStart(7)} ms/step  = ${Math.round((steps * batchSize) / (sum / 1000))} samples/s`);
+console.log(`  CPU time       ${cpuMs.toFixed(2).padStart(7)} ms/step over all threads (${(cpuMs / (sum / steps)).toFixed(2)} cores busy on average)`);
 if (thread) {
   const { forward, backward } = thread.waited;
   console.log(`  main thread waited for the worker: ${(forward / steps).toFixed(2)} ms/step in pool, ${(backward / steps).toFixed(2)} in backward`);
@@ -122,7 +128,17 @@ const ortMs = total.ort / steps;
 console.log(`  dense towers: ${(flops / 1e9).toFixed(2)} GFLOP per step (GEMMs, forward + backward) in ${ortMs.toFixed(2)} ms of onnxruntime = ${(flops / 1e6 / ortMs).toFixed(0)} GFLOP/s`);
 await model.release();
 if (batchSize === 1024) {
-  const dense = await esmmDenseRate(spec);
+  const dense = await esmmDenseCost(spec, 2);
   const e2e = (steps * batchSize) / (sum / 1000);
-  console.log(`  dense towers alone (forward+backward, 2 threads): ${dense.toFixed(0)} samples/s; this profile's end to end is ${((100 * e2e) / dense).toFixed(0)}% of it`);
+  console.log(
+    `  dense towers alone (forward+backward, 2 threads): ${dense.samplesPerSecond.toFixed(0)} samples/s, ${dense.wallMsPerStep.toFixed(2)} ms/step, ` +
+      `${dense.cpuMsPerStep.toFixed(2)} CPU ms/step; this profile's end to end is ${((100 * e2e) / dense.samplesPerSecond).toFixed(0)}% of it`,
+  );
+  // A lower bound of a step on this machine's cores: all of the step's CPU work spread evenly over them.
+  const cores = availableParallelism();
+  const bound = cpuMs / cores;
+  console.log(
+    `  CPU bound: ${cpuMs.toFixed(2)} CPU ms/step over ${cores} cores >= ${bound.toFixed(2)} ms/step whatever the overlap, ` +
+      `${((100 * dense.wallMsPerStep) / bound).toFixed(0)}% of the towers' own rate at most; 80% needs <= ${(dense.wallMsPerStep / 0.8).toFixed(2)} ms/step`,
+  );
 }

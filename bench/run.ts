@@ -23,8 +23,9 @@
  *      of the epoch (setup outside the clock on both sides); train.ratio is the median per-pair
  *      ratio ours / best peer, with its min and max; the anchor is the peer as reference libraries
  *      write it (one EmbeddingBag per table, 46 calls a step), reported as such;
- *    - the 1-minute load average at the start of every leg, legs started above 0.75 per core
- *      flagged busy.
+ *    - the cores other processes kept busy during every leg (from /proc CPU times), legs above
+ *      0.25 cores flagged busy, and the same over 3 idle seconds before the first leg; the
+ *      1-minute load average at each leg's start is recorded too.
  *    Also ours on 1 vs 2 threads, and the test AUCs of ours and of each peer variant.
  * 2b. every model kind: training samples/s on the same data and batch, and ESMM's end-to-end rate
  *    over its dense towers' own forward+backward rate (bench/kinds.ts).
@@ -47,7 +48,7 @@ import { trainModel } from '../src/train/trainer.js';
 import { exportBatches } from './export-batches.js';
 import { kindsBench } from './kinds.js';
 import { MODEL_KINDS } from '../src/models/registry.js';
-import { fmtSpread, log, quantile, sh, spread, type Spread } from './lib.js';
+import { fmtSpread, log, otherCores, quantile, readCpu, sh, spread, type CpuReading, type Spread } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,10 +85,16 @@ const ANCHOR = 'per-field';
 const peerVariant = values['peer-variant']!;
 const peerThreads = Number(values['peer-threads']);
 const coreType = values['peer-coretype'] ?? (readFileSync('/proc/cpuinfo', 'utf8').includes('avx512f') ? 'SkylakeX' : 'Haswell');
-/** A 1-minute load average above this (on this machine's cores) marks a leg as started on a busy machine. */
-const BUSY = 0.75 * cpus().length;
+/**
+ * Other processes keeping more than this many cores busy on average mark a leg (measured over the
+ * leg) or the start of the run (measured over 3 idle seconds) as busy. Not the load average: after
+ * a leg, the 1-minute load average still counts that leg's own two cores.
+ */
+const BUSY_CORES = 0.25;
 const startLoad = loadavg()[0]!;
-if (startLoad > BUSY) log(`the machine is busy: load average ${startLoad.toFixed(2)} (> ${BUSY}); the figures of this run are flagged`);
+const startOthers = await othersWhileIdle(3000);
+if (startOthers > BUSY_CORES)
+  log(`the machine is busy: other processes kept ${startOthers.toFixed(2)} cores busy (> ${BUSY_CORES}); the figures of this run are flagged`);
 const results: Record<string, unknown> = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
   config: { train: nTrain, test: nTest, spec: '23 Ali-CCP fields, dim 18', towers: hyper.hidden, ...training },
@@ -144,7 +151,7 @@ for (let p = 0; p < nPairs; p++) {
   oursWindows ??= o.windows;
   if (!oursAuc) oursAuc = await aucsOf(o.model, test);
   await o.model.release();
-  log(`pair ${p + 1} ours: ${o.leg.samples_per_s.toFixed(0)} samples/s (load ${o.leg.load_average.toFixed(2)})`);
+  log(`pair ${p + 1} ours: ${o.leg.samples_per_s.toFixed(0)} samples/s (others ${o.leg.other_cores.toFixed(2)} cores, load ${o.leg.load_average.toFixed(2)})`);
   const pair: Record<string, unknown> = { ours: o.leg };
   if (wantPeer) {
     for (const variant of [peerVariant, ...(values['skip-anchor'] ? [] : [ANCHOR])]) {
@@ -153,7 +160,7 @@ for (let p = 0; p < nPairs; p++) {
       if (leg.auc) peerAuc[variant] = leg.auc;
       pair[variant === peerVariant ? 'peer' : 'anchor'] = leg;
       pair[variant === peerVariant ? 'ratio' : 'ratio_anchor'] = o.leg.samples_per_s / leg.samples_per_s;
-      log(`pair ${p + 1} peer ${variant}: ${leg.samples_per_s.toFixed(0)} samples/s (load ${leg.load_average.toFixed(2)})`);
+      log(`pair ${p + 1} peer ${variant}: ${leg.samples_per_s.toFixed(0)} samples/s (others ${leg.other_cores.toFixed(2)} cores, load ${leg.load_average.toFixed(2)})`);
     }
   }
   pairs.push(pair);
@@ -181,9 +188,10 @@ results.train = {
   speedup_1_to_2_threads: oursWindows!.median / oneThread.windows.median,
   load_average_start: startLoad,
   load_average_end: loadavg()[0],
-  busy_threshold: BUSY,
+  other_cores_at_start: startOthers,
+  busy_threshold_other_cores: BUSY_CORES,
   busy_legs: legs.filter((l) => l.busy).length,
-  machine_quiet: legs.every((l) => !l.busy) && startLoad <= BUSY,
+  machine_quiet: legs.every((l) => !l.busy) && startOthers <= BUSY_CORES,
 };
 if (wantPeer) {
   const ratios = spread(pairs.map((p) => p.ratio as number));
@@ -250,7 +258,11 @@ interface Leg {
   samples_per_s: number;
   steps: number;
   first_losses: number[];
+  /** The 1-minute load average at the leg's start (it includes the previous leg's own load). */
   load_average: number;
+  /** Cores other processes kept busy, on average, during the leg (bench/lib.ts, otherCores). */
+  other_cores: number;
+  /** other_cores above BUSY_CORES. */
   busy: boolean;
   torch?: string;
   setup_seconds?: number;
@@ -259,6 +271,7 @@ interface Leg {
 
 async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number) {
   const load = loadavg()[0]!;
+  const cpu = readCpu();
   const model = await CvrModel.create({ kind: 'esmm', spec, hyper, seed }, { threads });
   const rates: number[] = [];
   const losses: number[] = [];
@@ -298,9 +311,22 @@ async function trainOurs(split: PreparedSplit, threads: number, maxSteps: number
     steps,
     first_losses: losses,
     load_average: load,
-    busy: load > BUSY,
+    ...othersDuring(cpu),
   };
   return { model, leg, windows: spread(rates.slice(1)) };
+}
+
+/** Other processes' cores since `from`, and whether that makes the leg busy. */
+function othersDuring(from: CpuReading): { other_cores: number; busy: boolean } {
+  const other = otherCores(from, readCpu());
+  return { other_cores: other, busy: other > BUSY_CORES };
+}
+
+/** Other processes' cores over `ms` milliseconds in which this process waits. */
+async function othersWhileIdle(ms: number): Promise<number> {
+  const from = readCpu();
+  await new Promise((r) => setTimeout(r, ms));
+  return otherCores(from, readCpu());
 }
 
 async function aucsOf(model: CvrModel, split: PreparedSplit) {
@@ -330,6 +356,7 @@ function openblasInfo(): string[] {
 /** One epoch of the peer in its own process; its test AUCs with `predict`. */
 function runPeerLeg(variant: string, predict: boolean, testSplit: PreparedSplit): Leg {
   const load = loadavg()[0]!;
+  const cpu = readCpu();
   const out = join(peerDir, `peer-${variant}.json`);
   const args = ['bench/peer_torch.py', peerDir, out, '--variant', variant, '--threads', String(peerThreads), ...(predict ? [] : ['--no-predict'])];
   const r = sh(PYTHON, args, peerEnv());
@@ -342,7 +369,7 @@ function runPeerLeg(variant: string, predict: boolean, testSplit: PreparedSplit)
     steps: j.steps,
     first_losses: j.first_losses,
     load_average: load,
-    busy: load > BUSY,
+    ...othersDuring(cpu),
     torch: j.torch,
     setup_seconds: j.load_seconds,
   };
@@ -407,7 +434,7 @@ function printTable(r: Record<string, unknown>): void {
     `| prepare | ${p.mb_per_s.toFixed(0)} MB/s of raw input (${p.raw_mb.toFixed(0)} MB); plain read ${p.plain_read_mb_per_s.toFixed(0)} MB/s; ratio ${p.ratio_to_plain_read.toFixed(2)} |`,
     `| train, ours (2 threads) | ${(tr.ours_samples_per_s as number).toFixed(0)} samples/s, median of ${(tr.ours_legs_samples_per_s as Spread).n} epochs (after step 1); per 20 steps in the first ${fmtSpread(tr.ours_windows_samples_per_s)} |`,
     `| train, ours 1 → 2 threads | ${(tr.ours_1_thread_samples_per_s as number).toFixed(0)} → ${(tr.ours_2_threads_samples_per_s as number).toFixed(0)} samples/s (${(tr.speedup_1_to_2_threads as number).toFixed(2)}x) |`,
-    `| load average (1 min) | ${(tr.load_average_start as number).toFixed(2)} at the start, ${(tr.load_average_end as number).toFixed(2)} at the end; legs started above ${tr.busy_threshold}: ${tr.busy_legs}${tr.machine_quiet ? ' (quiet)' : ' (BUSY: figures flagged)'} |`,
+    `| other processes | ${(tr.other_cores_at_start as number).toFixed(2)} cores busy before the first leg; legs with more than ${tr.busy_threshold_other_cores} cores busy: ${tr.busy_legs}${tr.machine_quiet ? ' (quiet)' : ' (BUSY: figures flagged)'}; load average ${(tr.load_average_start as number).toFixed(2)} at the start, ${(tr.load_average_end as number).toFixed(2)} at the end |`,
   ];
   if (tr.ratio !== undefined) {
     const pc = tr.peer_config as { threads: number; OPENBLAS_CORETYPE: string };

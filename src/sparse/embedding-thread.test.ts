@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddingCollection } from './embedding-collection.js';
 import { EmbeddingThread } from './embedding-thread.js';
-import type { OptimizerKind } from '../optim/kernels.js';
+import { OPTIMIZER_KINDS } from '../optim/kernels.js';
 import { createSparseOptimizer, type SparseOptimizer } from './row-sparse-optimizer.js';
 import type { FeatureSpec } from '../features/spec-types.js';
 import { Rng } from '../util/rng.js';
@@ -29,7 +29,7 @@ function snapshot(c: EmbeddingCollection, opt: SparseOptimizer): unknown {
   return { tables: c.tables.map((t) => t.exportRows()), opt: opt.exportState() };
 }
 
-for (const kind of ['adam', 'adagrad'] as OptimizerKind[]) {
+for (const kind of OPTIMIZER_KINDS) {
   test(`two threads train bit for bit like one (${kind}), over steps whose batches differ in size`, async () => {
     const serial = new EmbeddingCollection(spec, 7);
     const threaded = new EmbeddingCollection(spec, 7);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EmbeddingTable } from './embedding-table.js';
 import type { SparseGrad } from './embedding-collection.js';
 import { createDenseOptimizer, DenseOptimizer } from '../optim/dense.js';
-import { adamStepSize, type OptimizerKind } from '../optim/kernels.js';
+import { adamStepSize, OPTIMIZER_KINDS } from '../optim/kernels.js';
 import { createSparseOptimizer, RowSet, RowSparseOptimizer } from './row-sparse-optimizer.js';
 import { Rng } from '../util/rng.js';
 
@@ -82,7 +82,7 @@ test('a row not yet initialized is initialized before its first update', () => {
   assert.deepEqual(Array.from(table.data.subarray(table.ensure(42), table.ensure(42) + 3)), initial);
 });
 
-for (const kind of ['adam', 'adagrad'] as OptimizerKind[]) {
+for (const kind of OPTIMIZER_KINDS) {
   test(`${kind}: the dense optimizer and the sparse one agree, and both follow the textbook update in float64`, () => {
     const rng = new Rng(3);
     const dense = new Float32Array(10 * 2);

@@ -15,7 +15,7 @@
  * since the best, the step of the last evaluation, and the curve; the best weights (dense
  * parameters and the touched embedding rows) are a snapshot of tensors beside it.
  */
-import { BatchBuilder } from '../data/batch/batcher.js';
+import { fileOrderBatches } from '../data/batch/file-order.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { Component } from '../models/component.js';
 import type { CvrModel } from '../models/cvr-model.js';
@@ -117,23 +117,15 @@ export function record(state: EarlyStoppingState, point: ValidationPoint): { imp
 
 /** The mean per-sample loss of the component's graph over `source`, without dropout (see DenseNet.evaluateLoss). */
 export async function validationLoss(component: Component, source: SampleSource, model: CvrModel, thread: EmbeddingThread | null): Promise<number> {
-  const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
-  const batchSize = 4096;
   let sum = 0;
   let count = 0;
-  let identity = new Int32Array(0);
-  for (let b = 0; b < source.numBlocks; b++) {
-    const block = source.readBlock(b);
-    if (identity.length < block.count) identity = Int32Array.from({ length: block.count }, (_, i) => i);
-    for (let s = 0; s < block.count; s += batchSize) {
-      const batch = builder.build(block, identity, s, Math.min(block.count, s + batchSize));
-      const x = thread ? await thread.forward(batch, 'infer') : component.pool(batch, 'infer');
-      const loss = await component.net.evaluateLoss(x, batch.size, labelsOf(batch, component.net.labelNames));
-      // The graph gives the batch mean (float32); weighted by the batch size and summed in float64
-      // it is the mean over the whole slice, whatever the batches.
-      sum += loss * batch.size;
-      count += batch.size;
-    }
+  for (const { batch } of fileOrderBatches(source, model.config.spec, 4096)) {
+    const x = thread ? await thread.forward(batch, 'infer') : component.pool(batch, 'infer');
+    const loss = await component.net.evaluateLoss(x, batch.size, labelsOf(batch, component.net.labelNames));
+    // The graph gives the batch mean (float32); weighted by the batch size and summed in float64
+    // it is the mean over the whole slice, whatever the batches.
+    sum += loss * batch.size;
+    count += batch.size;
   }
   return count > 0 ? sum / count : NaN;
 }

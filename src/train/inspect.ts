@@ -4,7 +4,7 @@
  * collapsed onto one expert, or experts that all get the same weight, show here (a common
  * complaint about MMoE: DeepCTR #512, PaddleRec #721).
  */
-import { BatchBuilder } from '../data/batch/batcher.js';
+import { fileOrderBatches } from '../data/batch/file-order.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { CvrModel } from '../models/cvr-model.js';
 import { Progress } from '../util/progress.js';
@@ -17,26 +17,20 @@ const PREDICTION_OUTPUTS = new Set(['pctr', 'pcvr', 'pctcvr', 'p']);
 
 export async function inspectModel(model: CvrModel, source: SampleSource, opts: { batchSize?: number; quiet?: boolean } = {}): Promise<ModelDetails> {
   const batchSize = opts.batchSize ?? 4096;
-  const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
   const sums: Record<string, Record<string, Float64Array>> = {};
   const progress = new Progress({ label: 'inspect', total: source.numSamples, unit: 'samples', quiet: opts.quiet ?? false });
   let seen = 0;
-  for (let b = 0; b < source.numBlocks; b++) {
-    const block = source.readBlock(b);
-    const positions = Int32Array.from({ length: block.count }, (_, i) => i);
-    for (let s = 0; s < block.count; s += batchSize) {
-      const batch = builder.build(block, positions, s, Math.min(block.count, s + batchSize));
-      for (const [component, outputs] of await model.componentOutputs(batch)) {
-        for (const [name, values] of Object.entries(outputs)) {
-          if (PREDICTION_OUTPUTS.has(name)) continue;
-          const width = values.length / batch.size;
-          const acc = ((sums[component] ??= {})[name] ??= new Float64Array(width));
-          for (let i = 0; i < batch.size; i++) for (let k = 0; k < width; k++) acc[k] = acc[k]! + values[i * width + k]!;
-        }
+  for (const { batch } of fileOrderBatches(source, model.config.spec, batchSize)) {
+    for (const [component, outputs] of await model.componentOutputs(batch)) {
+      for (const [name, values] of Object.entries(outputs)) {
+        if (PREDICTION_OUTPUTS.has(name)) continue;
+        const width = values.length / batch.size;
+        const acc = ((sums[component] ??= {})[name] ??= new Float64Array(width));
+        for (let i = 0; i < batch.size; i++) for (let k = 0; k < width; k++) acc[k] = acc[k]! + values[i * width + k]!;
       }
-      seen += batch.size;
-      progress.tick(batch.size);
     }
+    seen += batch.size;
+    progress.tick(batch.size);
   }
   progress.finish();
   const out: ModelDetails = {};

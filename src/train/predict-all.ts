@@ -1,4 +1,4 @@
-import { BatchBuilder } from '../data/batch/batcher.js';
+import { fileOrderBatches } from '../data/batch/file-order.js';
 import type { Batch } from '../data/batch/jagged-types.js';
 import type { SampleSource } from '../data/sample-source.js';
 import type { SampleBlock } from '../data/types.js';
@@ -25,7 +25,6 @@ export async function predictAll(
   opts: PredictAllOptions = {},
 ): Promise<void> {
   const batchSize = opts.batchSize ?? 4096;
-  const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
   const progress = new Progress({
     label: opts.label ?? 'predict',
     total: source.numSamples,
@@ -34,16 +33,10 @@ export async function predictAll(
   });
   const threads = (opts.embeddingThreads ?? embeddingThreadByDefault()) ? await model.startEmbeddingThreads() : undefined;
   try {
-    let identity = new Int32Array(0);
-    for (let b = 0; b < source.numBlocks; b++) {
-      const block = source.readBlock(b);
-      if (identity.length < block.count) identity = Int32Array.from({ length: block.count }, (_, i) => i);
-      for (let s = 0; s < block.count; s += batchSize) {
-        const batch = builder.build(block, identity, s, Math.min(block.count, s + batchSize));
-        const p = await model.predict(batch, threads);
-        await visit(p, batch, block, s);
-        progress.tick(batch.size);
-      }
+    for (const { batch, block, start } of fileOrderBatches(source, model.config.spec, batchSize)) {
+      const p = await model.predict(batch, threads);
+      await visit(p, batch, block, start);
+      progress.tick(batch.size);
     }
   } finally {
     for (const t of threads?.values() ?? []) await t.close();

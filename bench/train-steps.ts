@@ -36,6 +36,7 @@ for (let r = 0; r < Number(values.repeat); r++) {
     let n = 0;
     let t0 = 0;
     let samples = 0;
+    let cpu0: NodeJS.CpuUsage | undefined;
     const stop = new Error('enough steps');
     try {
       await trainModel(model, split, {
@@ -48,7 +49,10 @@ for (let r = 0; r < Number(values.repeat); r++) {
         embeddingThread: embeddingThread === 1,
         onStep: (s) => {
           n++;
-          if (n === WARMUP) t0 = performance.now();
+          if (n === WARMUP) {
+            t0 = performance.now();
+            cpu0 = process.cpuUsage();
+          }
           if (n > WARMUP) samples += s.samples;
           if (n >= WARMUP + steps) throw stop;
         },
@@ -57,7 +61,11 @@ for (let r = 0; r < Number(values.repeat); r++) {
       if (e !== stop) throw e;
     }
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`onnxruntime threads ${ortThreads}, embedding thread ${embeddingThread ? 'on' : 'off'}: ${Math.round(samples / seconds)} samples/s (${((seconds / steps) * 1000).toFixed(1)} ms/step)`);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(
+      `onnxruntime threads ${ortThreads}, embedding thread ${embeddingThread ? 'on' : 'off'}: ${Math.round(samples / seconds)} samples/s ` +
+        `(${((seconds / steps) * 1000).toFixed(1)} ms/step, ${((cpu.user + cpu.system) / 1000 / steps).toFixed(1)} CPU ms/step over all threads)`,
+    );
     await model.release();
   }
 }

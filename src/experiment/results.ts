@@ -339,7 +339,7 @@ export function protocolTables(results: ExperimentResults): TextTable[] {
       caption:
         `Tuning (--tune): per model and run, the grid point chosen by validation ${metric} (in %), and the points a searching run trained` +
         (results.config.tuneRuns !== undefined && results.config.tuneRuns < results.seeds.length
-          ? `; runs after the first ${results.config.tuneRuns} (--tune-runs) train the point marked "from run N" once, and show its validation ${metric} in that run.`
+          ? `; the runs after ${searchedRuns(results.config.tuneRuns)} (--tune-runs ${results.config.tuneRuns}) train the point marked "from run N" once, and show its validation ${metric} in that run.`
           : '.'),
       head: ['model', 'searched', ...runHeads, 'points / run'],
       rows: tuned.map(([name, m]) => {
@@ -388,6 +388,11 @@ export function tableNotes(results: ExperimentResults): string {
   );
 }
 
+/** "run 1", "runs 1-3": the runs that searched the grids with --tune-runs K. */
+function searchedRuns(k: number): string {
+  return k === 1 ? 'run 1' : `runs 1-${k}`;
+}
+
 /** How the models were trained and chosen: the paper's protocol, or the fair one. */
 export function protocolNote(results: ExperimentResults): string {
   const c = results.config;
@@ -397,7 +402,7 @@ export function protocolNote(results: ExperimentResults): string {
   if (c.training.epochs === 'auto') parts.push(`Every component trained until its validation loss stopped improving (--epochs auto), on ${on}`);
   else parts.push(`Every component trained ${c.training.epochs} epoch${c.training.epochs === 1 ? '' : 's'}`);
   if (c.tune) {
-    const searched = c.tuneRuns !== undefined && c.tuneRuns < results.seeds.length ? `, searched in the first ${c.tuneRuns} run${c.tuneRuns === 1 ? '' : 's'} and trained at that point in the others (--tune-runs ${c.tuneRuns})` : '';
+    const searched = c.tuneRuns !== undefined && c.tuneRuns < results.seeds.length ? `, searched in ${searchedRuns(c.tuneRuns)} and trained at that point in the others (--tune-runs ${c.tuneRuns})` : '';
     parts.push(`each model evaluated at the grid point with the best validation ${results.models[Object.keys(results.models)[0]!]?.tuning?.metric ?? 'metric'} (--tune${c.training.epochs === 'auto' ? '' : `, validated on ${on}`}${searched}); train s counts every grid point`);
   }
   return ' ' + parts.join('; ') + '.';

@@ -208,7 +208,7 @@ test('experiment --tune --tune-runs 1: later runs train each model once at the p
   const results = buildResults({ config, names: kinds, dataDir: 'data', train: counts, test: counts, records, seconds: 1 });
   assert.deepEqual(results.models['aman']!.tuning!.runs.map((r) => r.inherited_from_run), [null, 0, 0]);
   const md = protocolMarkdown(results);
-  assert.match(md, /runs after the first 1 \(--tune-runs\) train the point marked "from run N" once/);
+  assert.match(md, /the runs after run 1 \(--tune-runs 1\) train the point marked "from run N" once/);
   assert.equal(md.match(/\(from run 1\)/g)?.length, 2 * kinds.length);
   // tuneRuns without tune, or beyond runs, is refused.
   await assert.rejects(runExperiment(train as CountedSource, test_, defaultSpec(), { ...config, tune: false }), /tuneRuns applies with tune only/);

@@ -64,6 +64,7 @@ const TEST_HELPERS: readonly string[] = [
   'test-support/cli.ts',
   'test-support/hyper.ts',
   'test-support/seed.ts',
+  'test-support/weights.ts',
 ];
 
 /**

@@ -16,22 +16,10 @@ import { tempDir } from '../test-support/cli.js';
 import { smallHyper } from '../test-support/hyper.js';
 import { dataOrderRng, drawBlockOrder, trainingBatches } from './batch-order.js';
 import { trainModel, trainStep } from './trainer.js';
+import { weightsOf } from '../test-support/weights.js';
 
 const dir = tempDir('batch-order');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function weightsOf(m: CvrModel): Map<string, Float32Array | Int32Array> {
-  const out = new Map<string, Float32Array | Int32Array>();
-  for (const c of m.components) {
-    for (const [name, p] of c.net.params) out.set(`${c.def.name}/${name}`, p.data.slice());
-    for (const t of c.embeddings.tables) {
-      const { rows, data } = t.exportRows();
-      out.set(`${t.name}/rows`, rows);
-      out.set(`${t.name}/data`, data);
-    }
-  }
-  return out;
-}
 
 test('trainingBatches replays the trainer: same losses, same weights', async () => {
   await generateDataset({ outDir: join(dir, 'data'), train: 2500, test: 50, seed: 3 });

@@ -11,6 +11,7 @@ import { tempDir } from '../test-support/cli.js';
 import { CheckpointStore, fingerprintDifferences, readCheckpoint, type RunFingerprint } from './checkpoint.js';
 import { trainModel, type TrainConfig, type TrainResult } from './trainer.js';
 import { smallHyper } from '../test-support/hyper.js';
+import { weightsOf } from '../test-support/weights.js';
 
 const dir = tempDir('checkpoint');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,20 +32,6 @@ interface Setup {
 async function model(s: Setup): Promise<CvrModel> {
   const spec = defaultSpec();
   return CvrModel.create({ kind: s.kind, spec, hyper: smallHyper(s.kind, [12, 6], s.dropout), seed: 4 }, { threads: 1 });
-}
-
-/** Every dense parameter and exported embedding row, by name: what a saved model holds. */
-function weightsOf(m: CvrModel): Map<string, Float32Array | Int32Array> {
-  const out = new Map<string, Float32Array | Int32Array>();
-  for (const c of m.components) {
-    for (const [name, p] of c.net.params) out.set(`${c.def.name}/${name}`, p.data.slice());
-    for (const t of c.embeddings.tables) {
-      const { rows, data } = t.exportRows();
-      out.set(`${c.def.name}/${t.name}/rows`, rows);
-      out.set(`${c.def.name}/${t.name}/data`, data);
-    }
-  }
-  return out;
 }
 
 /** What must not change when a run is interrupted and resumed: weights, losses and curves. */

@@ -28,6 +28,7 @@ import { Rng, mix32 } from '../util/rng.js';
 import { trainingSource } from './component-data.js';
 import { sampleOrder } from './shuffle.js';
 import { trainModel, type TrainConfig } from './trainer.js';
+import { weightsOf } from '../test-support/weights.js';
 
 const dir = tempDir('train-step');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,20 +42,6 @@ const SEED = 29;
 
 async function create(kind: ModelKind): Promise<CvrModel> {
   return CvrModel.create({ kind, spec: defaultSpec(), hyper: smallHyper(kind, [16, 8], 0.2), seed: SEED }, { threads: 1 });
-}
-
-/** Every dense parameter and embedding row of the model, by name. */
-function weightsOf(m: CvrModel): Map<string, Float32Array | Int32Array> {
-  const out = new Map<string, Float32Array | Int32Array>();
-  for (const c of m.components) {
-    for (const [name, p] of c.net.params) out.set(`${c.def.name}/${name}`, p.data.slice());
-    for (const t of c.embeddings.tables) {
-      const { rows, data } = t.exportRows();
-      out.set(`${c.def.name}/${t.name}/rows`, rows);
-      out.set(`${c.def.name}/${t.name}/data`, data);
-    }
-  }
-  return out;
 }
 
 /** The embedding rows a batch reads, per table index. */

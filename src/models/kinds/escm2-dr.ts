@@ -1,6 +1,7 @@
 /**
  * ESCM²-DR (Wang et al., SIGIR 2022): ESMM's losses plus the doubly robust CVR loss ê + o·(e − ê)/ô
- * and its imputation tower's o·(e − ê)²/ô (ê = the imputation tower's prediction of the error e);
+ * and its imputation tower's o·(e − ê)²/ô (ê = the imputation tower's prediction of the error e),
+ * each training its own tower with the other held fixed, as the paper's joint learning does;
  * λc = λg = 0.5 as PaddleRec's config. See multitask/objectives.ts.
  */
 import { multiTaskModel } from '../multitask/compose.js';

@@ -100,7 +100,7 @@ export function multiTaskModel(p: Preset): AnyModelDef {
             const heads = buildHeads(h.objective, g, reps, h.tower.length, h);
             return { ...heads, ...backbone.inspect };
           },
-          loss: (g, v) => buildLoss(h.objective, g, v, h),
+          loss: (g, v) => buildLoss(h.objective, g, v, h).total,
         },
       },
     ],

@@ -12,8 +12,11 @@
  *                the gradient stopped, 1/ô at most `ipsClip` (Wang et al., SIGIR 2022; PaddleRec
  *                clips its inverse propensity at 15).
  *   escm2-dr     plus an imputation tower imp, ê = σ(l_imp), the predicted error: the CVR term is
- *                ê + o·(e − ê)/ô and the imputation term o·(e − ê)²/ô, e = e(r, pCVR), both
- *                weighted λc (as PaddleRec's escm2 adds them); ô as for IPS.
+ *                ê + o·(e − ê)/ô with ê held fixed, and the imputation term o·(e − ê)²/ô with
+ *                e = e(r, pCVR) held fixed, both weighted λc; ô as for IPS. Doubly robust joint
+ *                learning trains each model with the other fixed: the CVR tower learns only from the
+ *                DR term, the imputation tower only from its own (PaddleRec's code lets the squared
+ *                term train the CVR tower too, which raises every pCVR).
  *   dcmt         towers ctr, cvr (factual r̂) and cvr_cf (counterfactual r̂*): loss e(o, pCTR)
  *                + w_cvr·[o·e(r, r̂)/ô + (1 − o)·e(1, r̂*)/(1 − ô) + λ·|1 − (r̂ + r̂*)|]
  *                + w_ctcvr·e(y, pCTR·r̂), ô = pCTR with the gradient stopped, clipped to
@@ -22,6 +25,9 @@
  *                purchase head reads z = Σ_u w_u h3(u) over u ∈ {q, info(p)}, w = softmax_u(⟨h1(u),
  *                h2(u)⟩ / √d); loss e(o, pCTR) + e(y, pCTCVR) + α·max(pCTCVR − pCTR, 0) (the
  *                behavioural expectation calibrator), pCVR = min(1, pCTCVR / pCTR) (Xi et al., KDD 2021).
+ *
+ * Each loss is built from named terms (ObjectiveLoss.terms) so that tests can measure which
+ * parameters each term reaches (multitask/gradient-reach.test.ts).
  */
 import type { GraphBuilder } from '../../nn/graph.js';
 import { logitLayer, widthOf } from '../layers.js';
@@ -119,29 +125,48 @@ export function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<
   }
 }
 
-/** The objective's per-impression loss [batch] from buildHeads' values. */
-export function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Record<string, string>>, o: ObjectiveOptions): string {
+/**
+ * An objective's loss: the per-impression total [batch] and the terms it adds, each [batch] and
+ * before its weight: ctr, cvr, ctcvr for the task losses, and imputation (escm2-dr), factual,
+ * counterfactual, constraint (dcmt) and calibrator (aitm).
+ */
+export interface ObjectiveLoss {
+  total: string;
+  terms: Record<string, string>;
+}
+
+/** The objective's loss from buildHeads' values. */
+export function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Record<string, string>>, o: ObjectiveOptions): ObjectiveLoss {
   const click = g.label('click');
-  const ctrLoss = logitCrossEntropy(g, v._ctr!, click);
+  const ctr = logitCrossEntropy(g, v._ctr!, click);
   switch (name) {
-    case 'independent':
-      return g.add(ctrLoss, logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr')));
-    case 'esmm':
-      return g.add(ctrLoss, probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr')));
+    case 'independent': {
+      const ctcvr = logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'));
+      return { total: g.add(ctr, ctcvr), terms: { ctr, ctcvr } };
+    }
+    case 'esmm': {
+      const ctcvr = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
+      return { total: g.add(ctr, ctcvr), terms: { ctr, ctcvr } };
+    }
     case 'escm2-ips':
     case 'escm2-dr': {
       const inverse = g.div(g.scalar(1), g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip)));
       const e = logitCrossEntropy(g, v._cvr!, g.label('conversion'));
-      let cvrTerm: string;
-      if (name === 'escm2-ips') cvrTerm = g.mul(g.mul(click, e), inverse);
+      const terms: Record<string, string> = {};
+      let counterfactual: string;
+      if (name === 'escm2-ips') counterfactual = terms.cvr = g.mul(g.mul(click, e), inverse);
       else {
-        const err = g.sub(e, v._imp!);
-        const weighted = g.mul(g.mul(click, err), inverse);
-        // ê + o(e − ê)/ô, and the imputation tower's o(e − ê)²/ô.
-        cvrTerm = g.add(g.add(v._imp!, weighted), g.mul(weighted, err));
+        // ê + o(e − ê)/ô trains the CVR tower with the imputation fixed ...
+        const fixedImputation = g.stopGradient(v._imp!);
+        terms.cvr = g.add(fixedImputation, g.mul(g.mul(click, g.sub(e, fixedImputation)), inverse));
+        // ... and o(e − ê)²/ô the imputation tower with the prediction's error fixed.
+        const err = g.sub(g.stopGradient(e), v._imp!);
+        terms.imputation = g.mul(g.mul(g.mul(click, err), err), inverse);
+        counterfactual = g.add(terms.cvr, terms.imputation);
       }
-      const global = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
-      return g.add(g.add(ctrLoss, g.mul(g.scalar(o.cvrWeight), cvrTerm)), g.mul(g.scalar(o.ctcvrWeight), global));
+      const ctcvr = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
+      const total = g.add(g.add(ctr, g.mul(g.scalar(o.cvrWeight), counterfactual)), g.mul(g.scalar(o.ctcvrWeight), ctcvr));
+      return { total, terms: { ctr, ...terms, ctcvr } };
     }
     case 'dcmt': {
       const one = g.scalar(1);
@@ -151,12 +176,14 @@ export function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Reco
       const counterfactual = g.div(g.mul(g.sub(one, click), g.softplus(g.neg(v._cf!))), g.sub(one, propensity));
       const constraint = g.abs(g.sub(one, g.add(v.pcvr!, g.sigmoid(v._cf!))));
       const dcmt = g.add(g.add(factual, counterfactual), g.mul(g.scalar(o.constraintWeight), constraint));
-      const global = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
-      return g.add(g.add(ctrLoss, g.mul(g.scalar(o.cvrWeight), dcmt)), g.mul(g.scalar(o.ctcvrWeight), global));
+      const ctcvr = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
+      const total = g.add(g.add(ctr, g.mul(g.scalar(o.cvrWeight), dcmt)), g.mul(g.scalar(o.ctcvrWeight), ctcvr));
+      return { total, terms: { ctr, factual, counterfactual, constraint, ctcvr } };
     }
     case 'aitm': {
+      const ctcvr = logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'));
       const calibrator = g.max(g.sub(v.pctcvr!, v.pctr!), g.scalar(0));
-      return g.add(g.add(ctrLoss, logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'))), g.mul(g.scalar(o.alpha), calibrator));
+      return { total: g.add(g.add(ctr, ctcvr), g.mul(g.scalar(o.alpha), calibrator)), terms: { ctr, ctcvr, calibrator } };
     }
   }
 }

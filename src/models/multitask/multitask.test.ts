@@ -15,7 +15,7 @@ import type { BackboneName } from './backbones.js';
  * forward and loss against a plain-JS reference written from the formulas (float64), and the
  * gradient of every parameter and of x against central differences.
  */
-const B = 5;
+const B = 8;
 const D = 4;
 const SPEC = {
   format: 'esmm-feature-spec',
@@ -29,6 +29,11 @@ const SMALL = { tower: [3], dropout: 0.25, bottom: [4], experts: 3, expert: [4],
 interface Case {
   kind: string;
   hyper: Record<string, unknown>;
+  /**
+   * Spread pCTR over (0, 1) and raise the purchase head, so that every clip bound of the
+   * propensity is crossed by some row and AITM's calibrator is active (checked by the test).
+   */
+  extremes?: true;
 }
 
 const sizesFor = (backbone: BackboneName): Record<string, unknown> => {
@@ -56,6 +61,11 @@ const CASES: Case[] = [
   { kind: 'shared-bottom', hyper: { ...sizesFor('shared-bottom'), objective: 'escm2-dr' } },
   { kind: 'mmoe', hyper: { ...sizesFor('mmoe'), objective: 'aitm' } },
   { kind: 'aitm', hyper: { ...sizesFor('ple'), backbone: 'ple' } },
+  // Beyond the defaults: unequal weights (a swapped pair changes the loss) and clips that bind.
+  { kind: 'escm2-ips', hyper: { ...sizesFor('towers'), cvrWeight: 0.3, ctcvrWeight: 0.8, ipsClip: 1.6 }, extremes: true },
+  { kind: 'escm2-dr', hyper: { ...sizesFor('towers'), cvrWeight: 0.7, ctcvrWeight: 0.2, ipsClip: 1.6 }, extremes: true },
+  { kind: 'dcmt', hyper: { ...sizesFor('towers'), cvrWeight: 0.6, ctcvrWeight: 1.7, propensityClip: 0.3, constraintWeight: 0.25 }, extremes: true },
+  { kind: 'aitm', hyper: { ...sizesFor('towers'), alpha: 1.9 }, extremes: true },
 ];
 
 const resolved = (c: Case) => resolveModel({ kind: c.kind, spec: SPEC as never, hyper: c.hyper, seed: 1 });
@@ -72,6 +82,11 @@ function feeds(c: Case, seed: number): DoubleFeeds {
   for (const d of buildDenseGraph(dense, D, { training: true }).dropouts) {
     const width = d.shape[1] as number;
     out[d.mask] = { data: Float64Array.from({ length: B * width }, () => (rng.next() < 0.75 ? 1 / 0.75 : 0)), dims: [B, width] };
+  }
+  if (c.extremes) {
+    const last = (resolved(c).config.hyper.tower as number[]).length;
+    for (const v of [out[`ctr.w${last}`]!.data]) for (let i = 0; i < v.length; i++) v[i] = v[i]! * 12;
+    if (out[`ctcvr.b${last}`]) out[`ctcvr.b${last}`]!.data[0] = 2;
   }
   out.x = signedFeed(rng, [B, D], 0.1, 1.5);
   const click = Float64Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0));
@@ -207,12 +222,47 @@ function reference(c: Case, f: DoubleFeeds) {
   return { rows, loss: rows.reduce((a, v) => a + v.loss, 0) / B };
 }
 
+/** The bounds the rows do not reach of those the case exists to cover. */
+function missedExtremes(c: Case, rows: readonly { pctr: number; pctcvr: number }[], f: DoubleFeeds): string[] {
+  const h: Record<string, any> = resolved(c).config.hyper;
+  const click = f.click!.data;
+  const count = (pred: (r: { pctr: number; pctcvr: number }, o: number) => boolean) => rows.filter((r, i) => pred(r, click[i]!)).length;
+  const missed: string[] = [];
+  const need = (what: string, n: number) => {
+    if (n === 0) missed.push(what);
+  };
+  if (String(h.objective).startsWith('escm2')) {
+    need('clicked with 1/pCTR above the clip', count((r, o) => o === 1 && 1 / r.pctr > h.ipsClip));
+    need('clicked with 1/pCTR below the clip', count((r, o) => o === 1 && 1 / r.pctr < h.ipsClip));
+  }
+  if (h.objective === 'dcmt') {
+    need('clicked with pCTR below the lower clip', count((r, o) => o === 1 && r.pctr < h.propensityClip));
+    need('unclicked with pCTR above the upper clip', count((r, o) => o === 0 && r.pctr > 1 - h.propensityClip));
+    need('inside the clip', count((r) => r.pctr > h.propensityClip && r.pctr < 1 - h.propensityClip));
+  }
+  if (h.objective === 'aitm') need('with pCTCVR above pCTR (the calibrator active)', count((r) => r.pctcvr > r.pctr));
+  return missed;
+}
+
+/** The case's feeds: seed 7, or for an `extremes` case the first seed from 7 whose rows cross every bound. */
+function caseFeeds(c: Case): DoubleFeeds {
+  if (!c.extremes) return feeds(c, 7);
+  let missed: string[] = [];
+  for (let seed = 7; seed < 200; seed++) {
+    const f = feeds(c, seed);
+    missed = missedExtremes(c, reference(c, f).rows, f);
+    if (missed.length === 0) return f;
+  }
+  return assert.fail(`${c.kind}: no feeds with a row ${missed.join(', ')}; the case cannot test those bounds`);
+}
+
 for (const c of CASES) {
-  const name = `${c.kind}${c.hyper.objective ? ` --objective ${String(c.hyper.objective)}` : ''}${c.hyper.backbone ? ` --backbone ${String(c.hyper.backbone)}` : ''}`;
+  const given = Object.entries(c.hyper).filter(([k]) => !(k in SMALL) || k === 'levels' && c.hyper.levels !== SMALL.levels);
+  const name = `${c.kind}${given.map(([k, v]) => ` ${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join('')}`;
   test(`${name}: forward and loss match the plain-JS reference; gradients match central differences (float64)`, async () => {
     const dense = resolved(c).components[0]!.dense;
     const graph = buildDenseGraph(dense, D, { training: true, elemType: 'double' });
-    const f = feeds(c, 7);
+    const f = caseFeeds(c);
     const session = await OrtSession.create(toOnnxModel(graph), { threads: 1 });
     try {
       const out = await session.run(f);

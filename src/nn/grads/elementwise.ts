@@ -43,9 +43,11 @@ export const elementwiseRules: Readonly<Record<string, GradRule>> = {
   Min: (ctx) => selectBy(ctx, (a, b) => ctx.b.lessOrEqual(a, b)),
   Max: (ctx) => selectBy(ctx, (a, b) => ctx.b.greaterOrEqual(a, b)),
 
-  // y = x^p with a constant p: dx = dy · p · x^(p-1). The exponent gets no gradient.
+  // y = x^p with a constant p: dx = dy · p · x^(p-1). The exponent gets no gradient. x^0 = 1
+  // everywhere (0^0 too, in ONNX), so p = 0 gives none: the formula would be 0 · 0^-1 = NaN at x = 0.
   Pow: (ctx) => {
     const p = constantScalar(ctx, 1);
+    if (p === 0) return [undefined, undefined];
     return [passTo(ctx, 0, () => ctx.b.mul(ctx.dy, ctx.b.mul(ctx.b.scalar(p), ctx.b.pow(input(ctx, 0), p - 1))))];
   },
 

@@ -39,7 +39,9 @@ export const elementwiseRules: Readonly<Record<string, GradRule>> = {
     passTo(ctx, 1, () => ctx.b.neg(ctx.b.div(ctx.b.mul(ctx.dy, output(ctx)), input(ctx, 1)))),
   ],
 
-  // The chosen operand gets dY; on a tie the first one does (a deterministic subgradient).
+  // The chosen operand gets dY; on a tie the first one does and the second gets exactly 0 (a
+  // deterministic subgradient: 1 and 0, so the total is dY, never 2·dY or 0). A broadcast operand
+  // sums the dY of only the elements it won. Pinned in edges.test.ts.
   Min: (ctx) => selectBy(ctx, (a, b) => ctx.b.lessOrEqual(a, b)),
   Max: (ctx) => selectBy(ctx, (a, b) => ctx.b.greaterOrEqual(a, b)),
 

@@ -49,7 +49,8 @@ export const activationRules: Readonly<Record<string, GradRule>> = {
   // d/dx log(1 + e^x) = sigmoid(x).
   Softplus: unary((ctx) => ctx.b.mul(ctx.dy, ctx.b.sigmoid(input(ctx, 0)))),
 
-  // dY passes where min <= x <= max; the bounds themselves get no gradient.
+  // dY passes where min <= x <= max, both bounds inclusive (as in PyTorch's clamp), so none when
+  // min > max; the bounds themselves get no gradient. Pinned in edges.test.ts.
   Clip: (ctx) => {
     if (!ctx.needs(0)) return [];
     const { b, dy } = ctx;

@@ -39,13 +39,17 @@ export const elementwiseRules: Readonly<Record<string, GradRule>> = {
     passTo(ctx, 1, () => ctx.b.neg(ctx.b.div(ctx.b.mul(ctx.dy, output(ctx)), input(ctx, 1)))),
   ],
 
-  // The chosen operand gets dY; on a tie the first one does (a deterministic subgradient).
+  // The chosen operand gets dY; on a tie the first one does and the second gets exactly 0 (a
+  // deterministic subgradient: 1 and 0, so the total is dY, never 2·dY or 0). A broadcast operand
+  // sums the dY of only the elements it won. Pinned in edges.test.ts.
   Min: (ctx) => selectBy(ctx, (a, b) => ctx.b.lessOrEqual(a, b)),
   Max: (ctx) => selectBy(ctx, (a, b) => ctx.b.greaterOrEqual(a, b)),
 
-  // y = x^p with a constant p: dx = dy · p · x^(p-1). The exponent gets no gradient.
+  // y = x^p with a constant p: dx = dy · p · x^(p-1). The exponent gets no gradient. x^0 = 1
+  // everywhere (0^0 too, in ONNX), so p = 0 gives none: the formula would be 0 · 0^-1 = NaN at x = 0.
   Pow: (ctx) => {
     const p = constantScalar(ctx, 1);
+    if (p === 0) return [undefined, undefined];
     return [passTo(ctx, 0, () => ctx.b.mul(ctx.dy, ctx.b.mul(ctx.b.scalar(p), ctx.b.pow(input(ctx, 0), p - 1))))];
   },
 

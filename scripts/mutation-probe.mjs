@@ -9,7 +9,8 @@
  *   node scripts/mutation-probe.mjs --only a,b   the named mutations
  *   node scripts/mutation-probe.mjs --list       the mutations and the files they run
  *
- * The scratch copy is src/, the tsconfigs, package.json and fixtures/ with node_modules linked,
+ * The scratch copy is src/, the tsconfigs, package.json, fixtures/ and docs/models.md (which a test
+ * holds the code against) with node_modules linked,
  * in a temporary folder removed at the end. The unmutated tests run first: a failure there stops
  * the probe (a probe over a failing suite proves nothing). An edit whose text is no longer found
  * exactly once is reported as stale: the probe is updated with the code, not silently skipped.
@@ -120,6 +121,121 @@ const MUTATIONS = [
     edits: [["if (ff.meanScale) sums = g.one('Mul', [sums, ff.meanScale], 'double', [BATCH, dim]);", 'void ff.meanScale;']],
     tests: ['serve/export-check.test.js', 'persist/onnx-export.test.js'],
   },
+  {
+    id: 'escm2-propensity-not-stopped',
+    what: "ESCM²'s propensity without its stop-gradient (the counterfactual term trains the CTR tower)",
+    file: 'models/multitask/objectives.ts',
+    edits: [['g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip))', 'g.max(v.pctr!, g.scalar(1 / o.ipsClip))']],
+    tests: ['models/multitask/gradient-reach.test.js'],
+  },
+  {
+    id: 'escm2-dr-error-not-fixed',
+    what: "ESCM²-DR's imputation term with the prediction error un-stopped (PaddleRec's form: it trains the CVR tower)",
+    file: 'models/multitask/objectives.ts',
+    edits: [['const err = g.sub(g.stopGradient(e), v._imp!);', 'const err = g.sub(e, v._imp!);']],
+    tests: ['models/multitask/gradient-reach.test.js'],
+  },
+  {
+    id: 'escm2-dr-imputation-not-fixed',
+    what: "ESCM²-DR's DR term with the imputation un-stopped (it trains the imputation tower)",
+    file: 'models/multitask/objectives.ts',
+    edits: [['const fixedImputation = g.stopGradient(v._imp!);', 'const fixedImputation = v._imp!;']],
+    tests: ['models/multitask/gradient-reach.test.js'],
+  },
+  {
+    id: 'dcmt-propensity-not-stopped',
+    what: "DCMT's propensity without its stop-gradient",
+    file: 'models/multitask/objectives.ts',
+    edits: [['g.clip(g.stopGradient(v.pctr!), o.propensityClip, 1 - o.propensityClip)', 'g.clip(v.pctr!, o.propensityClip, 1 - o.propensityClip)']],
+    tests: ['models/multitask/gradient-reach.test.js'],
+  },
+  {
+    id: 'escm2-weights-swapped',
+    what: "ESCM²'s two loss weights swapped (--cvr-weight sets λg)",
+    file: 'models/multitask/objectives.ts',
+    edits: [[
+      'g.add(ctr, g.mul(g.scalar(o.cvrWeight), counterfactual)), g.mul(g.scalar(o.ctcvrWeight), ctcvr)',
+      'g.add(ctr, g.mul(g.scalar(o.ctcvrWeight), counterfactual)), g.mul(g.scalar(o.cvrWeight), ctcvr)',
+    ]],
+    tests: ['models/multitask/multitask.test.js'],
+  },
+  {
+    id: 'dcmt-upper-clip-dropped',
+    what: "DCMT's propensity without its upper clip 1 − c",
+    file: 'models/multitask/objectives.ts',
+    edits: [['g.clip(g.stopGradient(v.pctr!), o.propensityClip, 1 - o.propensityClip)', 'g.max(g.stopGradient(v.pctr!), g.scalar(o.propensityClip))']],
+    tests: ['models/multitask/multitask.test.js'],
+  },
+  {
+    id: 'escm2-ips-clip-dropped',
+    what: "ESCM²'s inverse propensity unclipped",
+    file: 'models/multitask/objectives.ts',
+    edits: [['g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip))', 'g.stopGradient(v.pctr!)']],
+    tests: ['models/multitask/multitask.test.js'],
+  },
+  {
+    id: 'aitm-alpha-ignored',
+    what: "AITM's calibrator weight fixed at 0.6 whatever --alpha says",
+    file: 'models/multitask/objectives.ts',
+    edits: [['g.mul(g.scalar(o.alpha), calibrator)', 'g.mul(g.scalar(0.6), calibrator)']],
+    tests: ['models/multitask/multitask.test.js'],
+  },
+  {
+    id: 'dcmt-default-changed',
+    what: "a preset's documented default changed (DCMT's CTCVR weight 1 → 0.5)",
+    file: 'models/kinds/dcmt.ts',
+    edits: [['cvrWeight: 1, ctcvrWeight: 1 }', 'cvrWeight: 1, ctcvrWeight: 0.5 }']],
+    tests: ['models/documented-defaults.test.js'],
+  },
+  {
+    id: 'max-tie-strict',
+    what: 'Max gives a tie to the second operand (>= became >)',
+    file: 'nn/grads/elementwise.ts',
+    edits: [['ctx.b.greaterOrEqual(a, b)', 'ctx.b.greater(a, b)']],
+    tests: ['nn/grads/edges.test.js'],
+  },
+  {
+    id: 'min-tie-strict',
+    what: 'Min gives a tie to the second operand (<= became <)',
+    file: 'nn/grads/elementwise.ts',
+    edits: [['ctx.b.lessOrEqual(a, b)', 'ctx.b.less(a, b)']],
+    tests: ['nn/grads/edges.test.js'],
+  },
+  {
+    id: 'clip-min-exclusive',
+    what: "Clip's lower bound exclusive in the gradient",
+    file: 'nn/grads/activations.ts',
+    edits: [['conds.push(b.greaterOrEqual(x, min))', 'conds.push(b.greater(x, min))']],
+    tests: ['nn/grads/edges.test.js'],
+  },
+  {
+    id: 'clip-max-exclusive',
+    what: "Clip's upper bound exclusive in the gradient",
+    file: 'nn/grads/activations.ts',
+    edits: [['conds.push(b.lessOrEqual(x, max))', 'conds.push(b.less(x, max))']],
+    tests: ['nn/grads/edges.test.js'],
+  },
+  {
+    id: 'relu-zero-on',
+    what: 'Relu passes dY at x = 0 (> became >= on the input)',
+    file: 'nn/grads/activations.ts',
+    edits: [['b.greater(output(ctx), b.scalar(0))', 'b.greaterOrEqual(input(ctx, 0), b.scalar(0))']],
+    tests: ['nn/grads/edges.test.js'],
+  },
+  {
+    id: 'abs-sign-zero-one',
+    what: 'Abs passes dY at x = 0 (sign(0) taken as 1)',
+    file: 'nn/grads/activations.ts',
+    edits: [['ctx.b.mul(ctx.dy, ctx.b.sign(input(ctx, 0)))', 'ctx.b.where(ctx.b.greaterOrEqual(input(ctx, 0), ctx.b.scalar(0)), ctx.dy, ctx.b.neg(ctx.dy))']],
+    tests: ['nn/grads/edges.test.js'],
+  },
+  {
+    id: 'pow-zero-exponent-nan',
+    what: 'Pow with exponent 0 back to 0 · 0^-1 = NaN at x = 0',
+    file: 'nn/grads/elementwise.ts',
+    edits: [['    if (p === 0) return [undefined, undefined];\n', '']],
+    tests: ['nn/grads/edges.test.js'],
+  },
 ];
 
 function parseArgs(argv) {
@@ -134,10 +250,10 @@ function parseArgs(argv) {
   return opts;
 }
 
-/** The scratch copy: src, configs, fixtures; node_modules linked. */
+/** The scratch copy: src, configs, fixtures, the docs that tests hold the code against; node_modules linked. */
 function scratchCopy() {
   const dir = mkdtempSync(join(tmpdir(), 'esmm-mutation-probe-'));
-  for (const f of ['src', 'fixtures', 'package.json', 'tsconfig.json', 'tsconfig.test.json']) {
+  for (const f of ['src', 'fixtures', 'docs/models.md', 'package.json', 'tsconfig.json', 'tsconfig.test.json']) {
     if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');

@@ -1,8 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../util/rng.js';
-import { InstanceParser } from './instances.js';
+import { FeatureRowsBuilder } from '../data/formats/feature-rows-builder.js';
+import { DEFAULT_LIMITS, InstanceParser } from './instances.js';
 import type { InstanceRows } from './instances.js';
+import { InstancesJsonReader } from './instances-json.js';
 import { TEST_SPEC } from './test-model.js';
 
 const utf8 = new TextEncoder();
@@ -148,6 +150,20 @@ test('bodies outside the plain shape go to the general path (null), valid or not
     '{"instances":[{"205":[1]}]',
   ];
   for (const body of refused) assert.equal(parser.parseJson(utf8.encode(body)), null, body);
+});
+
+test('an exception inside the fast path is thrown, not taken for a body it leaves to the general path', () => {
+  const body = utf8.encode('{"instances":[{"205":[1]}]}');
+  for (const bug of [new Error('bug: an index past the end'), new TypeError("Cannot read properties of undefined (reading 'length')")]) {
+    const reader = new InstancesJsonReader(FIELDS, DEFAULT_LIMITS, () => {
+      throw bug;
+    });
+    assert.throws(
+      () => reader.read(body, new FeatureRowsBuilder(4, 16)),
+      (e: unknown) => e === bug,
+      `${bug.name} "${bug.message}" thrown inside the fast path did not leave read(): a bug would hide behind the general path`,
+    );
+  }
 });
 
 test('fuzz: mutated bodies are read as the general path reads them, or left to it', () => {

@@ -21,7 +21,21 @@ export class BodyError extends Error {
   }
 }
 
-/** The whole body, or a BodyError as soon as it is known to exceed `limit` bytes. */
+/**
+ * The connection ended before the body was complete (the client closed or reset it, or the server
+ * cut it for a timeout or bad HTTP): there is nobody left to answer.
+ */
+export class ClientGoneError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ClientGoneError';
+  }
+}
+
+/**
+ * The whole body; a BodyError as soon as it is known to exceed `limit` bytes; a ClientGoneError
+ * when the connection ends first (every error of the request stream is its connection failing).
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const declared = req.headers['content-length'];
@@ -45,11 +59,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
+    // A connection that ends mid-body shows here as an 'error' (ECONNRESET "aborted") and then a
+    // 'close'; a 'close' alone (the request destroyed without an error) means the same.
     const onError = (e: Error): void => {
       cleanup();
-      reject(e);
+      reject(new ClientGoneError(`connection failed before the body was complete: ${e.message}`, { cause: e }));
     };
-    const onClose = (): void => onError(new Error('client closed the connection before the body was complete'));
+    const onClose = (): void => {
+      cleanup();
+      reject(new ClientGoneError('client closed the connection before the body was complete'));
+    };
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);

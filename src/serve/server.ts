@@ -9,17 +9,20 @@
  *   GET  /metrics                                   Prometheus text format
  *
  * ("probabilities" is pCTCVR, as in the ESMM estimator's export: prop = ctr × cvr.)
- * Every bad request gets a 4xx with {"error": "..."} that says what is wrong; nothing a client
- * sends can throw out of a handler. Responses carry the model version that answered them
- * (X-Model-Version).
+ * Every bad request gets a 4xx with {"error": "..."} that says what is wrong: only a BodyError or
+ * an InstanceError is the client's fault. Any other exception while reading, parsing or predicting
+ * is a bug (or onnxruntime failing) and gets a 500, counted in /metrics; a client that leaves
+ * before its body is complete is counted as 499. Responses carry the model version that answered
+ * them (X-Model-Version).
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Predictions } from '../models/cvr-model.js';
-import { InstanceError } from './instances.js';
+import { InstanceError, type InstanceRows } from './instances.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelWatcher } from './model-watcher.js';
-import { BodyError, parseJsonBody, readBody } from './request-body.js';
+import type { Predictor } from './predictor.js';
+import { BodyError, ClientGoneError, parseJsonBody, readBody } from './request-body.js';
 
 export interface ServerOptions {
   /** The {name} in the URLs. */
@@ -152,13 +155,16 @@ export class PredictionServer {
     }
   }
 
-  /** `version`: the one the URL asks for (null: the latest). */
+  /**
+   * `version`: the one the URL asks for (null: the latest). Exceptions other than the client's
+   * mistakes (BodyError, InstanceError) and its leaving (ClientGoneError) go on to handle(): 500.
+   */
   private async predict(req: IncomingMessage, res: ServerResponse, version: number | null): Promise<number> {
     let bytes: Uint8Array;
     try {
-      bytes = await readBody(req, this.opts.maxBodyBytes);
+      bytes = await this.receiveBody(req);
     } catch (e) {
-      return this.bodyProblem(e, req, res);
+      return this.unreadBody(e, req, res);
     }
     const lease = this.watcher.acquire();
     try {
@@ -167,23 +173,12 @@ export class PredictionServer {
         return this.sendError(res, 404, `Servable not found for request: Specific(${this.opts.modelName}, ${version}); version ${lease.served.version} is served`);
       }
       const predictor = lease.served.predictor;
-      // The plain body straight from its bytes; anything else (and every error) the general way.
-      let rows = predictor.parser.parseJson(bytes);
-      if (!rows) {
-        let body: unknown;
-        try {
-          body = parseJsonBody(bytes, this.opts.maxJsonDepth);
-        } catch (e) {
-          return this.bodyProblem(e, req, res);
-        }
-        const problem = requestShapeProblem(body);
-        if (problem) return this.sendError(res, 400, problem);
-        try {
-          rows = predictor.parse((body as { instances: unknown }).instances, 'instances');
-        } catch (e) {
-          if (e instanceof InstanceError) return this.sendError(res, 400, e.message);
-          throw e;
-        }
+      let rows: InstanceRows;
+      try {
+        rows = this.instanceRows(predictor, bytes);
+      } catch (e) {
+        if (isInputError(e)) return this.sendError(res, 400, e.message);
+        throw e;
       }
       this.metrics.requestInstances.observe(rows.count);
       const p = await predictor.predictRows(rows);
@@ -194,13 +189,34 @@ export class PredictionServer {
     }
   }
 
-  /** The answer to a body that could not be read or parsed. */
-  private bodyProblem(e: unknown, req: IncomingMessage, res: ServerResponse): number {
-    if (!(e instanceof BodyError)) {
-      // The client went away mid-body: nobody to answer.
+  /** The request body's bytes (its own method so that tests can make reading fail). */
+  protected receiveBody(req: IncomingMessage): Promise<Uint8Array> {
+    return readBody(req, this.opts.maxBodyBytes);
+  }
+
+  /** The request body as JSON (its own method so that tests can make parsing fail). */
+  protected parseBody(bytes: Uint8Array): unknown {
+    return parseJsonBody(bytes, this.opts.maxJsonDepth);
+  }
+
+  /** The rows of a predict body; a BodyError or an InstanceError says what the client got wrong. */
+  private instanceRows(predictor: Predictor, bytes: Uint8Array): InstanceRows {
+    // The plain body straight from its bytes; anything else (and every input error) the general way.
+    const plain = predictor.parser.parseJson(bytes);
+    if (plain) return plain;
+    const body = this.parseBody(bytes);
+    const problem = requestShapeProblem(body);
+    if (problem) throw new BodyError(problem);
+    return predictor.parse((body as { instances: unknown }).instances, 'instances');
+  }
+
+  /** The answer to a body that could not be read: a 400 if it was refused, none if the client left. */
+  private unreadBody(e: unknown, req: IncomingMessage, res: ServerResponse): number {
+    if (e instanceof ClientGoneError) {
       res.destroy();
       return 499;
     }
+    if (!(e instanceof BodyError)) throw e;
     if (e.unread) {
       res.setHeader('Connection', 'close');
       lingerOnClose(req);
@@ -331,6 +347,11 @@ function lingerOnClose(req: IncomingMessage): void {
     socket.once('end', () => socket.destroy());
   };
   req.resume();
+}
+
+/** Whether `e` is the client's fault: a body or instances that cannot be used (a 400). */
+function isInputError(e: unknown): e is BodyError | InstanceError {
+  return e instanceof BodyError || e instanceof InstanceError;
 }
 
 /** What is wrong with the request object around the instances, or null. */

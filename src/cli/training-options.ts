@@ -4,7 +4,8 @@
  */
 import { DEFAULT_VALIDATION_FRACTION } from '../train/early-stopping.js';
 import type { EarlyStoppingConfig } from '../train/trainer.js';
-import { UsageError, numberOpt, optString, type Options } from './args.js';
+import { DEFAULT_SLICE_BATCH, SLICE_BATCHES, type SliceBatch } from '../train/slice-batch.js';
+import { UsageError, choiceOpt, numberOpt, optString, type Options } from './args.js';
 
 export const EARLY_STOPPING_OPTIONS: Options = {
   'validation-fraction': { type: 'string' },
@@ -12,7 +13,17 @@ export const EARLY_STOPPING_OPTIONS: Options = {
   patience: { type: 'string' },
   'eval-every': { type: 'string' },
   'max-epochs': { type: 'string' },
+  'min-epochs': { type: 'string' },
 };
+
+/** --slice-batch: the batch of a component that trains on a selection (train/slice-batch.ts). */
+export const SLICE_BATCH_OPTIONS: Options = {
+  'slice-batch': { type: 'string' },
+};
+
+export function sliceBatchOpt(v: Record<string, unknown>, cmd: string): SliceBatch {
+  return choiceOpt(v, 'slice-batch', SLICE_BATCHES, DEFAULT_SLICE_BATCH, cmd);
+}
 
 /** The early-stopping options as the CLI gives them: the validation data by fraction or by split name. */
 export type EarlyStoppingOptions = Omit<EarlyStoppingConfig, 'validation'> & ValidationOptions;
@@ -50,7 +61,7 @@ export function validationOptions(v: Record<string, unknown>, trainSplit: string
 }
 
 /**
- * --validation-fraction / --validation-split / --patience / --eval-every / --max-epochs: null with
+ * --validation-fraction / --validation-split / --patience / --eval-every / --max-epochs / --min-epochs: null with
  * numeric --epochs (where giving any of them is a mistake), the options otherwise. With
  * `needsValidation` (esmm experiment --tune), numeric --epochs still takes the validation options
  * (the grid is chosen on that data) but not the early-stopping ones.
@@ -64,7 +75,9 @@ export function earlyStoppingOptions(
   opts: { needsValidation?: string } = {},
 ): EarlyStoppingOptions | null {
   if (epochs !== 'auto') {
-    const flags = opts.needsValidation ? ['patience', 'eval-every', 'max-epochs'] : ['validation-fraction', 'validation-split', 'patience', 'eval-every', 'max-epochs'];
+    const flags = opts.needsValidation
+      ? ['patience', 'eval-every', 'max-epochs', 'min-epochs']
+      : ['validation-fraction', 'validation-split', 'patience', 'eval-every', 'max-epochs', 'min-epochs'];
     const given = flags.find((f) => v[f] !== undefined);
     if (given) throw new UsageError(`--${given} applies to early stopping: add --epochs auto, or drop --${given}`, cmd);
     return null;
@@ -74,10 +87,12 @@ export function earlyStoppingOptions(
   const patience = opt('patience', 1, 1000);
   const evalEvery = opt('eval-every', 1, 2 ** 40);
   const maxEpochs = opt('max-epochs', 1, 1000);
+  const minEpochs = opt('min-epochs', 1, 1000);
   return {
     ...(patience !== undefined ? { patience } : {}),
     ...(evalEvery !== undefined ? { evalEvery } : {}),
     ...(maxEpochs !== undefined ? { maxEpochs } : {}),
+    ...(minEpochs !== undefined ? { minEpochs } : {}),
     ...validation,
   };
 }

@@ -26,6 +26,7 @@ import { CTR_COMPONENT } from '../models/nets.js';
 import type { ModelKind } from '../models/registry.js';
 import { evaluateModel, type EvalResult } from '../train/evaluate.js';
 import type { OptimizerKind } from '../optim/kernels.js';
+import type { SliceBatch } from '../train/slice-batch.js';
 import type { LossCurve } from '../train/loss-curve.js';
 import { DEFAULT_VALIDATION_FRACTION } from '../train/early-stopping.js';
 import { trainModel, type EarlyStoppingConfig, type TrainConfig, type TrainResult } from '../train/trainer.js';
@@ -50,9 +51,9 @@ export interface ExperimentConfig {
   /** Each model's hyper-parameters (defaults fill in what is absent). */
   hyper: Readonly<Record<ModelKind, HyperRecord>>;
   /** epochs 'auto': every component stops on its own validation loss (train/early-stopping.ts). */
-  training: { epochs: number | 'auto'; batchSize: number; lr: number; optimizer: OptimizerKind };
-  /** With epochs 'auto' only: TrainConfig.earlyStopping's patience, evalEvery, maxEpochs (their defaults where absent). */
-  earlyStopping?: { patience?: number; evalEvery?: number; maxEpochs?: number };
+  training: { epochs: number | 'auto'; batchSize: number; lr: number; optimizer: OptimizerKind; sliceBatch?: SliceBatch };
+  /** With epochs 'auto' only: TrainConfig.earlyStopping's patience, evalEvery, maxEpochs, minEpochs (their defaults where absent). */
+  earlyStopping?: { patience?: number; evalEvery?: number; maxEpochs?: number; minEpochs?: number };
   /**
    * The validation data, used with epochs 'auto' or tune (default { fraction: 0.1 }): a share of
    * the train split's sessions, carved once per run by that run's seed and not trained on; or a

@@ -70,6 +70,8 @@ export interface RunFingerprint {
 export interface FinishedComponent {
   name: string;
   trainedOn: number;
+  /** Samples per step (slice-batch.ts); absent in checkpoints written before it was recorded. */
+  batchSize?: number;
   steps: number;
   finalLoss: number | null;
   samples: number;

@@ -11,7 +11,7 @@ import { EmbeddingTable } from '../sparse/embedding-table.js';
 import { runCli, tempDir } from '../test-support/cli.js';
 import { smallHyper } from '../test-support/hyper.js';
 import { trainingSource } from './component-data.js';
-import { MIN_EVAL_EVERY, defaultEvalEvery, initialState, record, validationLoss } from './early-stopping.js';
+import { DEFAULT_MIN_EPOCHS, MIN_EVAL_EVERY, defaultEvalEvery, initialState, record, validationLoss } from './early-stopping.js';
 import { trainModel, type TrainConfig } from './trainer.js';
 
 const dir = tempDir('early-stopping');
@@ -23,8 +23,8 @@ const ready = (async () => {
 })();
 
 test('patience counts evaluations without a strict improvement; the first evaluation is the first best', () => {
-  const s = initialState({ patience: 2, evalEvery: 10, maxEpochs: 5, validationSamples: 100 });
-  const at = (step: number, loss: number) => record(s, { step, epoch: 0, loss });
+  const s = initialState({ patience: 2, evalEvery: 10, maxEpochs: 5, minEpochs: 1, validationSamples: 100 });
+  const at = (step: number, loss: number) => record(s, { step, epoch: 1, loss }, 1);
   assert.deepEqual(at(10, 0.5), { improved: true, stop: false });
   assert.deepEqual(at(20, 0.4), { improved: true, stop: false });
   assert.deepEqual(at(30, 0.4), { improved: false, stop: false }); // equal is no improvement
@@ -38,10 +38,23 @@ test('patience counts evaluations without a strict improvement; the first evalua
   assert.equal(s.curve.length, 6);
 });
 
-test('the default evaluation interval: about 4 per epoch, at least MIN_EVAL_EVERY steps', () => {
-  assert.equal(defaultEvalEvery(1_200_000, 1024), Math.ceil(1172 / 4));
-  assert.equal(defaultEvalEvery(47_000, 1024), MIN_EVAL_EVERY);
-  assert.equal(defaultEvalEvery(0, 1024), MIN_EVAL_EVERY);
+test('patience does not stop a component before its minimum of epochs; it stops at the first evaluation after', () => {
+  const s = initialState({ patience: 1, evalEvery: 10, maxEpochs: 5, minEpochs: 2, validationSamples: 100 });
+  assert.deepEqual(record(s, { step: 10, epoch: 0, loss: 0.5 }, 0), { improved: true, stop: false });
+  assert.deepEqual(record(s, { step: 20, epoch: 0, loss: 0.6 }, 1), { improved: false, stop: false });
+  assert.deepEqual(record(s, { step: 30, epoch: 1, loss: 0.7 }, 1), { improved: false, stop: false });
+  assert.equal(s.stopped, null);
+  assert.deepEqual(record(s, { step: 40, epoch: 1, loss: 0.7 }, 2), { improved: false, stop: true });
+  assert.equal(s.stopped, 'patience');
+});
+
+test('the default evaluation interval: about 4 per epoch, once below 10,000 validation impressions, at least MIN_EVAL_EVERY steps', () => {
+  assert.equal(defaultEvalEvery(1_200_000, 1024, 120_000), Math.ceil(1172 / 4));
+  assert.equal(defaultEvalEvery(1_200_000, 1024, 10_000), Math.ceil(1172 / 4));
+  assert.equal(defaultEvalEvery(48_000, 41, 5_000), 1171);
+  assert.equal(defaultEvalEvery(47_000, 1024, 5_000), 46);
+  assert.equal(defaultEvalEvery(20_000, 1024, 5_000), MIN_EVAL_EVERY);
+  assert.equal(defaultEvalEvery(0, 1024, 0), MIN_EVAL_EVERY);
 });
 
 test('replaceRows leaves exactly the given rows touched, with their values', () => {
@@ -90,12 +103,16 @@ test("epochs 'auto': each component stops on its own validation loss, and its be
       assert.equal(bestPoint.loss, e.best);
       assert.equal(Math.min(...e.curve.map((p) => p.loss)), e.best);
       assert.equal(e.stoppedAtStep, c.steps);
+      // Every evaluation falls on a multiple of evalEvery or at an epoch's end.
+      const perEpoch = Math.ceil(c.trainedOn / c.batchSize);
       if (e.stopped === 'patience') {
         const after = e.curve.filter((p) => p.step > e.bestStep);
-        assert.equal(after.length, 2, 'stopped after `patience` evaluations without improvement');
+        // `patience` evaluations without improvement; more only while the minimum of epochs was not done.
+        if (after.length !== 2) assert.ok(after.length > 2 && e.curve.at(-2)!.step < DEFAULT_MIN_EPOCHS * perEpoch, `${c.name}: ${after.length} evaluations after the best`);
       }
-      // Every evaluation falls on a multiple of evalEvery or at an epoch's end.
-      const perEpoch = Math.ceil(c.trainedOn / config.batchSize);
+      // No component stops before its minimum of whole epochs (DEFAULT_MIN_EPOCHS, docs/models.md).
+      assert.equal(e.minEpochs, DEFAULT_MIN_EPOCHS);
+      assert.ok(c.steps >= DEFAULT_MIN_EPOCHS * perEpoch, `${c.name} stopped at step ${c.steps}, before ${DEFAULT_MIN_EPOCHS} epoch(s) of ${perEpoch} steps`);
       for (const p of e.curve) assert.ok(p.step % 6 === 0 || p.step % perEpoch === 0 || p.step === perEpoch * (p.epoch + 1), `step ${p.step}`);
       // The model holds the best state: its validation loss now is the best one, exactly.
       assert.equal(await validationLoss(model.component(c.name), slice, model, null), e.best, c.name);
@@ -113,6 +130,7 @@ test('early-stopping options are refused with numeric epochs, and bad values wit
   try {
     await assert.rejects(trainModel(model, data, { ...base, epochs: 1, earlyStopping: { patience: 3 } }), /applies with --epochs auto only/);
     await assert.rejects(trainModel(model, data, { ...base, epochs: 'auto', earlyStopping: { patience: 0 } }), /--patience must be a positive integer/);
+    await assert.rejects(trainModel(model, data, { ...base, epochs: 'auto', earlyStopping: { minEpochs: 4, maxEpochs: 3 } }), /--min-epochs 4 is more than --max-epochs 3/);
     await assert.rejects(trainModel(model, data, { ...base, epochs: 'auto', earlyStopping: { validation: { fraction: 1 } } }), /--validation-fraction must be in \(0, 1\)/);
     await assert.rejects(trainModel(model, data, { ...base, epochs: 0 }), /--epochs must be a positive integer or auto/);
   } finally {

@@ -23,10 +23,18 @@ import { labelsOf } from '../models/labels.js';
 import type { NamedTensor } from '../persist/tensor-file.js';
 import type { EmbeddingThread } from '../sparse/embedding-thread.js';
 
-/** Evaluations per epoch when --eval-every is not given. */
+/** Evaluations per epoch when --eval-every is not given: on a validation slice of at least SMALL_VALIDATION impressions, and below. */
 export const EVALS_PER_EPOCH = 4;
+export const EVALS_PER_EPOCH_SMALL = 1;
+export const SMALL_VALIDATION = 10_000;
 export const DEFAULT_PATIENCE = 2;
 export const DEFAULT_MAX_EPOCHS = 50;
+/**
+ * Whole epochs of its own data before a component's patience may stop it. A component judged on a
+ * small, noisy validation slice (BASE's CVR net: ~1k clicked validation impressions on 200k) could
+ * otherwise stop on a wobble of its first evaluations before it had learned anything.
+ */
+export const DEFAULT_MIN_EPOCHS = 1;
 export const DEFAULT_VALIDATION_FRACTION = 0.1;
 
 /** One evaluation: after `step` steps of the component, in (0-based) epoch `epoch`. */
@@ -41,6 +49,8 @@ export interface EarlyStoppingState {
   patience: number;
   evalEvery: number;
   maxEpochs: number;
+  /** Whole epochs before the patience may stop it. */
+  minEpochs: number;
   /** Impressions in the component's validation slice. */
   validationSamples: number;
   best: number | null;
@@ -62,6 +72,7 @@ export interface EarlyStoppingSummary {
   patience: number;
   evalEvery: number;
   maxEpochs: number;
+  minEpochs: number;
   /** The state kept: after `bestStep` steps, in (0-based) epoch `bestEpoch`, validation loss `best`. */
   best: number | null;
   bestStep: number;
@@ -71,7 +82,7 @@ export interface EarlyStoppingSummary {
   curve: { step: number; epoch: number; loss: number }[];
 }
 
-export function initialState(opts: { patience: number; evalEvery: number; maxEpochs: number; validationSamples: number }): EarlyStoppingState {
+export function initialState(opts: { patience: number; evalEvery: number; maxEpochs: number; minEpochs: number; validationSamples: number }): EarlyStoppingState {
   return { metric: 'validation_loss', ...opts, best: null, bestStep: 0, bestEpoch: 0, sinceBest: 0, lastEvalStep: -1, curve: [], stopped: null };
 }
 
@@ -80,25 +91,28 @@ export const MIN_EVAL_EVERY = 25;
 
 /**
  * The evaluation interval when --eval-every is not given: about EVALS_PER_EPOCH evaluations per
- * epoch of the component's own slice, but never fewer than MIN_EVAL_EVERY steps apart, and every
- * epoch's end is evaluated too. So a component with many steps per epoch (ESMM on all impressions)
- * is judged several times an epoch and can stop inside one, while one with few (BASE's CVR net:
- * clicked impressions only, ~25x fewer steps) is judged once an epoch and is not stopped by the
- * first wobble of a noisy validation loss. Measured on generated data (200k impressions, 8 CVR
- * steps per epoch): evaluated every 2 steps, BASE's CVR net stopped at step 8 on an early upturn
- * of its validation loss (minimum later at step 28); evaluated once an epoch it stopped at step 48
- * with its best at step 32.
+ * epoch of the component's own slice when its validation slice holds SMALL_VALIDATION impressions
+ * or more, one per epoch below that; never fewer than MIN_EVAL_EVERY steps apart; every epoch's end
+ * is evaluated too. The loss of a small validation slice is noisy (BASE's CVR net on 200k
+ * generated impressions: ~800 clicked validation impressions, ~30 conversions), and a component
+ * whose batches are scaled to its share (slice-batch.ts) changes a lot between evaluations: judged
+ * 4 times an epoch, BASE's CVR net kept a noisy dip of its first epoch and reached a test CVR AUC of
+ * 0.554–0.629 over 3 seeds; judged once an epoch, 0.626–0.628 (docs/models.md, "Early stopping").
+ * ESMM on the same data (~20k validation impressions) is still judged 4 times an epoch.
  */
-export function defaultEvalEvery(trainSamples: number, batchSize: number): number {
+export function defaultEvalEvery(trainSamples: number, batchSize: number, validationSamples: number): number {
   const stepsPerEpoch = Math.ceil(trainSamples / batchSize);
-  return Math.max(MIN_EVAL_EVERY, Math.ceil(stepsPerEpoch / EVALS_PER_EPOCH));
+  const evals = validationSamples >= SMALL_VALIDATION ? EVALS_PER_EPOCH : EVALS_PER_EPOCH_SMALL;
+  return Math.max(MIN_EVAL_EVERY, Math.ceil(stepsPerEpoch / evals));
 }
 
 /**
- * Records an evaluation; true when the component should stop. An evaluation improves when its loss
- * is strictly below the best so far (the first one always does).
+ * Records an evaluation made after `epochsDone` whole epochs; `stop` is true when the component
+ * should stop: `patience` evaluations in a row without improvement, once `minEpochs` epochs are
+ * done. An evaluation improves when its loss is strictly below the best so far (the first one
+ * always does).
  */
-export function record(state: EarlyStoppingState, point: ValidationPoint): { improved: boolean; stop: boolean } {
+export function record(state: EarlyStoppingState, point: ValidationPoint, epochsDone: number): { improved: boolean; stop: boolean } {
   state.curve.push(point);
   state.lastEvalStep = point.step;
   const improved = state.best === null || point.loss < state.best;
@@ -110,7 +124,7 @@ export function record(state: EarlyStoppingState, point: ValidationPoint): { imp
   } else {
     state.sinceBest++;
   }
-  const stop = state.sinceBest >= state.patience;
+  const stop = state.sinceBest >= state.patience && epochsDone >= state.minEpochs;
   if (stop) state.stopped = 'patience';
   return { improved, stop };
 }

@@ -66,7 +66,8 @@ function rowValues(c: Component, table: number, row: number): Float32Array {
 
 /**
  * Trains `model` as trainModel does, written out: per component, per epoch, the data generator
- * draws the block order, then each block's sample order; batches of `batchSize` in that order;
+ * draws the block order, then each block's sample order; batches in that order, of `batchSize`
+ * scaled by the share of the impressions the component trains on (docs/models.md, --slice-batch);
  * each step pools, runs the dense train step, steps the dense parameters, backpropagates into the
  * embeddings and steps the rows. Checks after every step that each row the batch read moved.
  */
@@ -78,6 +79,7 @@ async function trainByHand(model: CvrModel, config: TrainConfig): Promise<{ step
   for (const c of model.components) {
     const name = c.def.name;
     const source = await trainingSource(c.def, data, model);
+    const batchSize = Math.max(1, Math.round((config.batchSize * Math.min(source.numSamples, data.numSamples)) / data.numSamples));
     const builder = new BatchBuilder(model.config.spec, source.fieldNames, source.groups);
     const sparseOpt = createSparseOptimizer(config.optimizer, config.lr);
     const denseOpt = createDenseOptimizer(config.optimizer, config.lr);
@@ -90,8 +92,8 @@ async function trainByHand(model: CvrModel, config: TrainConfig): Promise<{ step
       for (const b of blockOrder) {
         const block = source.readBlock(b);
         const order = sampleOrder(block, rng, config.shuffle ?? 'group');
-        for (let start = 0; start < block.count; start += config.batchSize) {
-          const batch = builder.build(block, order, start, Math.min(block.count, start + config.batchSize));
+        for (let start = 0; start < block.count; start += batchSize) {
+          const batch = builder.build(block, order, start, Math.min(block.count, start + batchSize));
           const x = c.pool(batch, 'train');
           const read = rowsRead(c, batch);
           const before = new Map([...read].map(([t, rows]) => [t, new Map([...rows].map((r) => [r, rowValues(c, t, r)]))]));
@@ -140,8 +142,8 @@ const CASES: { kind: ModelKind; optimizer: OptimizerKind; lr: number }[] = [
 for (const { kind, optimizer, lr } of CASES) {
   test(`${kind}/${optimizer}: trainModel's steps equal the steps built by hand from their parts, bit for bit; every row read with a gradient moves`, async () => {
     const data = await ready;
-    // Batches of 512 over 1,500 impressions, 2 epochs: 6 steps of the CTR (or ESMM) net, whole
-    // epochs of clicked impressions for BASE's CVR net.
+    // Batches of 512 over 1,500 impressions, 2 epochs: 6 steps of the CTR (or ESMM) net, and about
+    // as many of BASE's CVR net over the clicked impressions, in batches scaled by their share.
     const config: TrainConfig = { epochs: 2, batchSize: 512, lr, optimizer, seed: 7, quiet: true, embeddingThread: false };
     const viaTrainer = await create(kind);
     const result = await trainModel(viaTrainer, data, config);

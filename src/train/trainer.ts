@@ -14,10 +14,12 @@ import { Progress } from '../util/progress.js';
 import { sampleOrder, type ShuffleMode } from './shuffle.js';
 import { dataOrderRng, drawBlockOrder } from './batch-order.js';
 import { trainingSource } from './component-data.js';
+import { DEFAULT_SLICE_BATCH, sliceBatchSize, type SliceBatch } from './slice-batch.js';
 import { labelsOf } from '../models/labels.js';
 import type { LossCurve } from './loss-curve.js';
 import {
   DEFAULT_MAX_EPOCHS,
+  DEFAULT_MIN_EPOCHS,
   DEFAULT_PATIENCE,
   DEFAULT_VALIDATION_FRACTION,
   defaultEvalEvery,
@@ -52,6 +54,12 @@ export interface TrainConfig {
   /** With epochs 'auto' only (refused otherwise): see EarlyStoppingConfig. */
   earlyStopping?: EarlyStoppingConfig;
   batchSize: number;
+  /**
+   * A component that trains on a selection of the impressions (BASE's CVR net on the clicked ones):
+   * 'scaled' (default) shrinks its batch with the selection's share so that it takes as many steps
+   * an epoch as a component on all impressions; 'full' gives it `batchSize` (see slice-batch.ts).
+   */
+  sliceBatch?: SliceBatch;
   lr: number;
   optimizer: OptimizerKind;
   /** Seeds the data order (the model's own seed sets its initial weights). */
@@ -76,10 +84,12 @@ export interface TrainConfig {
 export interface EarlyStoppingConfig {
   /** Evaluations without improvement before a component stops (default 2). */
   patience?: number;
-  /** Steps of a component between evaluations (default: about 4 per epoch, defaultEvalEvery); also at every epoch's end. */
+  /** Steps of a component between evaluations (default: about 4 per epoch, 1 on a small validation slice; defaultEvalEvery); also at every epoch's end. */
   evalEvery?: number;
   /** Most epochs per component (default 50). */
   maxEpochs?: number;
+  /** Epochs of its own data a component trains before its patience may stop it (default 1). */
+  minEpochs?: number;
   /**
    * What the validation loss is computed on: a share of the training data's sessions, carved out
    * by TrainConfig.seed and not trained on (data/session-split.ts; default { fraction: 0.1 }), or
@@ -120,7 +130,7 @@ export interface TrainResult {
   samples: number;
   samplesPerSecond: number;
   curves: LossCurve[];
-  components: { name: string; trainedOn: number; steps: number; finalLoss: number; earlyStopping?: EarlyStoppingSummary }[];
+  components: { name: string; trainedOn: number; batchSize: number; steps: number; finalLoss: number; earlyStopping?: EarlyStoppingSummary }[];
   /** The checkpoint this run continued from. */
   resumedFrom?: { path: string; globalStep: number };
 }
@@ -146,7 +156,8 @@ export async function trainModel(model: CvrModel, data: SampleSource, config: Tr
     // The component's own slice of the validation side: the filter and sampling it trains with.
     const validation = sides.validation ? await trainingSource(component.def, sides.validation, model) : null;
     const at = resumed?.meta.current?.index === index ? resumed : null;
-    await trainComponent(component, index, model, source, validation, config, run, at);
+    const batchSize = sliceBatchSize(config.batchSize, source.numSamples, sides.train.numSamples, config.sliceBatch ?? DEFAULT_SLICE_BATCH);
+    await trainComponent(component, index, model, source, validation, batchSize, config, run, at);
   }
   run.checkpointIfDue(true, null);
   return run.result(resumed);
@@ -258,6 +269,7 @@ class Run {
       components: this.finished.map((f) => ({
         name: f.name,
         trainedOn: f.trainedOn,
+        batchSize: f.batchSize ?? this.config.batchSize,
         steps: f.steps,
         finalLoss: f.finalLoss ?? NaN,
         ...(f.earlyStopping ? { earlyStopping: f.earlyStopping } : {}),
@@ -279,6 +291,7 @@ async function trainComponent(
   model: CvrModel,
   source: SampleSource,
   validation: SampleSource | null,
+  batchSize: number,
   config: TrainConfig,
   run: Run,
   resumed: Checkpoint | null,
@@ -288,7 +301,7 @@ async function trainComponent(
   const sparseOpt = createSparseOptimizer(config.optimizer, config.lr);
   const denseOpt = createDenseOptimizer(config.optimizer, config.lr);
   const rng = dataOrderRng(config.seed, name);
-  const curveEvery = Math.max(1, Math.round(source.numSamples / config.batchSize / 50));
+  const curveEvery = Math.max(1, Math.round(source.numSamples / batchSize / 50));
   let curve: LossCurve = { component: name, every: curveEvery, points: [] };
   let epoch = 0;
   let blockOrder: Int32Array | null = null;
@@ -312,8 +325,9 @@ async function trainComponent(
     }
     es = initialState({
       patience: config.earlyStopping?.patience ?? DEFAULT_PATIENCE,
-      evalEvery: config.earlyStopping?.evalEvery ?? defaultEvalEvery(source.numSamples, config.batchSize),
+      evalEvery: config.earlyStopping?.evalEvery ?? defaultEvalEvery(source.numSamples, batchSize, validation.numSamples),
       maxEpochs: epochs,
+      minEpochs: config.earlyStopping?.minEpochs ?? DEFAULT_MIN_EPOCHS,
       validationSamples: validation.numSamples,
     });
   }
@@ -368,11 +382,14 @@ async function trainComponent(
     await thread?.close();
   }
 
-  /** Evaluates on the validation slice after `step` steps; true when the component should stop. */
-  async function evaluate(): Promise<boolean> {
+  /**
+   * Evaluates on the validation slice after `step` steps, `epochsDone` whole epochs of the
+   * component's data; true when the component should stop.
+   */
+  async function evaluate(epochsDone: number): Promise<boolean> {
     if (!es || !validation) return false;
     const loss = await validationLoss(component, validation, model, thread);
-    const { improved, stop } = record(es, { step, epoch, loss });
+    const { improved, stop } = record(es, { step, epoch, loss }, epochsDone);
     if (improved) best = snapshot(component);
     return stop;
   }
@@ -394,7 +411,7 @@ async function trainComponent(
         const positions = (order ??= sampleOrder(block, rng, config.shuffle ?? 'group'));
         let prebuilt: Batch | null = null;
         while (sampleStart < block.count) {
-          const end = Math.min(block.count, sampleStart + config.batchSize);
+          const end = Math.min(block.count, sampleStart + batchSize);
           const batch = prebuilt ?? builder.build(block, positions, sampleStart, end);
           prebuilt = null;
           // The next batch of this block is built during this step's backward, where the embedding
@@ -402,7 +419,7 @@ async function trainComponent(
           const buildNext =
             end < block.count
               ? () => {
-                  prebuilt = builder.build(block, positions, end, Math.min(block.count, end + config.batchSize));
+                  prebuilt = builder.build(block, positions, end, Math.min(block.count, end + batchSize));
                 }
               : null;
           const loss = await trainStep(component, batch, sparseOpt, denseOpt, thread, buildNext);
@@ -422,7 +439,7 @@ async function trainComponent(
           progress.tick(batch.size, `epoch ${epoch + 1}/${shown} loss ${ema.toFixed(5)}`);
           config.onStep?.({ component: name, epoch, step, globalStep: run.globalStep, loss, samples: batch.size });
           // Evaluated before the checkpoint, so that the checkpoint holds this evaluation.
-          if (es && step % es.evalEvery === 0 && (stop = await evaluate())) break epochs;
+          if (es && step % es.evalEvery === 0 && (stop = await evaluate(sampleStart === block.count && blockIndex === blockOrder.length - 1 ? epoch + 1 : epoch))) break epochs;
           run.checkpointIfDue(false, capture);
         }
         order = null;
@@ -432,7 +449,7 @@ async function trainComponent(
       blockIndex = 0;
       // At least once an epoch. A checkpoint written at the epoch's last step resumes here too:
       // its position is the end of the last block, and lastEvalStep says this step is not evaluated yet.
-      if (es && es.lastEvalStep !== step && (stop = await evaluate())) break epochs;
+      if (es && es.lastEvalStep !== step && (stop = await evaluate(epoch + 1))) break epochs;
     }
     if (windowSteps > 0) {
       curve.points.push({ step, epoch: Math.min(epoch, epochs - 1), loss: windowSum / windowSteps });
@@ -449,6 +466,7 @@ async function trainComponent(
         patience: es.patience,
         evalEvery: es.evalEvery,
         maxEpochs: es.maxEpochs,
+        minEpochs: es.minEpochs,
         best: es.best,
         bestStep: es.bestStep,
         bestEpoch: es.bestEpoch,
@@ -461,6 +479,7 @@ async function trainComponent(
     run.finished.push({
       name,
       trainedOn: source.numSamples,
+      batchSize,
       steps: step,
       finalLoss: Number.isNaN(ema) ? null : ema,
       samples,
@@ -542,6 +561,8 @@ function runFingerprint(model: CvrModel, data: SampleSource, config: TrainConfig
         seed: config.seed,
         shuffle: config.shuffle ?? 'group',
         components: components.map((c) => c.def.name),
+        // Only where a component trains on a selection, so that the fingerprint of the other kinds is what it was.
+        ...(components.some((c) => c.def.filter !== 'all' || c.def.sampling.kind !== 'none') ? { sliceBatch: config.sliceBatch ?? DEFAULT_SLICE_BATCH } : {}),
         // Only with 'auto', so that the fingerprint of a run with numeric epochs is what it was.
         ...(config.epochs === 'auto' ? { earlyStopping: earlyStoppingFingerprint(config) } : {}),
       },
@@ -558,6 +579,7 @@ function earlyStoppingFingerprint(config: TrainConfig): unknown {
     patience: e.patience ?? DEFAULT_PATIENCE,
     evalEvery: e.evalEvery ?? null,
     maxEpochs: e.maxEpochs ?? DEFAULT_MAX_EPOCHS,
+    minEpochs: e.minEpochs ?? DEFAULT_MIN_EPOCHS,
     validation: 'source' in v ? { split: v.name, numSamples: v.source.numSamples } : { fraction: v.fraction },
   };
 }
@@ -574,11 +596,14 @@ function validateConfig(c: TrainConfig): void {
     positive(e.patience, '--patience');
     positive(e.evalEvery, '--eval-every');
     positive(e.maxEpochs, '--max-epochs');
+    positive(e.minEpochs, '--min-epochs');
+    if ((e.minEpochs ?? DEFAULT_MIN_EPOCHS) > (e.maxEpochs ?? DEFAULT_MAX_EPOCHS))
+      bad(`--min-epochs ${e.minEpochs ?? DEFAULT_MIN_EPOCHS} is more than --max-epochs ${e.maxEpochs ?? DEFAULT_MAX_EPOCHS}`);
     const v = e.validation;
     if (v && 'fraction' in v && !(v.fraction > 0 && v.fraction < 1)) bad(`--validation-fraction must be in (0, 1) (got ${v.fraction})`);
   } else {
     if (!Number.isInteger(c.epochs) || c.epochs < 1) bad(`--epochs must be a positive integer or auto (got ${c.epochs})`);
-    if (c.earlyStopping) bad('early stopping (--patience, --eval-every, --max-epochs, --validation-fraction, --validation-split) applies with --epochs auto only: pass --epochs auto or drop those options');
+    if (c.earlyStopping) bad('early stopping (--patience, --eval-every, --max-epochs, --min-epochs, --validation-fraction, --validation-split) applies with --epochs auto only: pass --epochs auto or drop those options');
   }
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) bad(`--batch-size must be a positive integer (got ${c.batchSize})`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) bad(`--lr must be a positive number (got ${c.lr})`);

@@ -12,7 +12,7 @@ import { Progress } from '../../util/progress.js';
 import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
 import { MODEL_OPTIONS, modelOptionsHelp, parseModelHyper } from '../model-options.js';
-import { EARLY_STOPPING_OPTIONS, earlyStoppingOptions, epochsOpt, validationOptions } from '../training-options.js';
+import { EARLY_STOPPING_OPTIONS, SLICE_BATCH_OPTIONS, earlyStoppingOptions, epochsOpt, sliceBatchOpt, validationOptions } from '../training-options.js';
 
 /** The paper's Table 2 order: its baselines first, ESMM last. */
 const PAPER_ORDER: readonly ModelKind[] = ['base', 'aman', 'oversampling', 'unbias', 'division', 'esmm-ns', 'esmm'];
@@ -52,6 +52,8 @@ Chromium is installed, REPORT_DIR/png/*.png after checking the page in it.
   --epochs E|auto          passes over the data (default 1); auto: every component, the shared
                            CTR net included, trains until its validation loss stops improving
   --batch-size B           samples per step (default 1024)
+  --slice-batch scaled|full  a CVR net on clicked impressions: a batch scaled by their share
+                           (default) or --batch-size (docs/models.md)
   --lr X                   learning rate (default 0.001; with --tune it is searched)
   --optimizer adam|adagrad (default adam)
   --spec FILE              feature spec JSON (default: the 23 Ali-CCP fields, dim 18)
@@ -82,8 +84,10 @@ ${wrap(KNOB_FLAGS.join(', '), ' '.repeat(27), 100)}
   --patience P             --epochs auto: evaluations without improvement before a component
                            stops (default 2)
   --eval-every STEPS       --epochs auto: a component's steps between evaluations (default: about
-                           4 per epoch of its own data, at least 25); also every epoch's end
+                           4 per epoch of its own data, 1 on a validation slice under 10,000,
+                           at least 25); also every epoch's end
   --max-epochs M           --epochs auto: most epochs per component (default 50)
+  --min-epochs M           --epochs auto: whole epochs before a component may stop (default 1)
 
 A model option applies to every listed model that declares it.
 ${modelOptionsHelp()}
@@ -100,6 +104,7 @@ export const EXPERIMENT_OPTIONS: Options = {
   tune: { type: 'boolean' },
   'tune-runs': { type: 'string' },
   'batch-size': { type: 'string' },
+  ...SLICE_BATCH_OPTIONS,
   lr: { type: 'string' },
   optimizer: { type: 'string' },
   ...MODEL_OPTIONS,
@@ -166,6 +171,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     batchSize: numberOpt(v, 'batch-size', 1024, cmd, { min: 1, max: 1 << 20, integer: true }),
     lr: numberOpt(v, 'lr', 0.001, cmd, { min: 1e-12, max: 100 }),
     optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
+    sliceBatch: sliceBatchOpt(v, cmd),
   };
   const trainSplit = optString(v, 'train-split') ?? 'train';
   const testSplit = optString(v, 'test-split') ?? 'test';

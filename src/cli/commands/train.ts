@@ -13,7 +13,7 @@ import { trainModel, type CheckpointConfig, type EarlyStoppingConfig } from '../
 import { UsageError, choiceOpt, numberOpt, optString, parseCommand, requireString, type Options } from '../args.js';
 import { DATA_OPTIONS, FORMATS, chooseSpec, loadSplit } from '../data-options.js';
 import { MODEL_OPTIONS, modelKindsHelp, modelOptionsHelp, parseModelHyper } from '../model-options.js';
-import { EARLY_STOPPING_OPTIONS, earlyStoppingOptions, epochsOpt } from '../training-options.js';
+import { EARLY_STOPPING_OPTIONS, SLICE_BATCH_OPTIONS, earlyStoppingOptions, epochsOpt, sliceBatchOpt } from '../training-options.js';
 
 export const TRAIN_HELP = `esmm train --data DIR --out MODEL_DIR [options]
 
@@ -29,6 +29,9 @@ ${modelKindsHelp('                             ')}
   --lr X                   learning rate (default 0.001)
   --optimizer adam|adagrad (default adam)
   --seed S                 seed of weights and data order (default 1)
+  --slice-batch scaled|full  a component on a selection of the impressions (BASE's CVR net on
+                           the clicked ones): a batch scaled by its share, as many steps an epoch
+                           as on all impressions (default), or --batch-size (docs/models.md)
   --shuffle group|sample   order within a block: runs of up to 8 impressions of one session
                            (default; its common features pooled once per run) or every impression
                            on its own (docs/models.md, "Training order")
@@ -48,8 +51,10 @@ Early stopping (--epochs auto; docs/models.md, "Early stopping"):
                            never the split you report test metrics on
   --patience P             evaluations without improvement before a component stops (default 2)
   --eval-every STEPS       a component's steps between evaluations (default: about 4 per epoch of
-                           its own data); it is also evaluated at the end of every epoch
+                           its own data, 1 on a validation slice under 10,000 impressions); it
+                           is also evaluated at the end of every epoch
   --max-epochs M           most epochs per component (default 50)
+  --min-epochs M           whole epochs of its own data before a component may stop (default 1)
 
 Checkpoints (a run of hours survives a crash):
   --checkpoint-every N     write a checkpoint every N steps (over all components), and one at the end
@@ -69,6 +74,7 @@ export const TRAIN_OPTIONS: Options = {
   spec: { type: 'string' },
   epochs: { type: 'string' },
   ...EARLY_STOPPING_OPTIONS,
+  ...SLICE_BATCH_OPTIONS,
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -97,6 +103,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     optimizer: choiceOpt(v, 'optimizer', OPTIMIZER_KINDS, 'adam', cmd),
     seed: numberOpt(v, 'seed', 1, cmd, { min: 0, max: 2 ** 32 - 1, integer: true }),
     shuffle: choiceOpt(v, 'shuffle', SHUFFLE_MODES, 'group', cmd),
+    sliceBatch: sliceBatchOpt(v, cmd),
   };
   const hyper = parseModelHyper(v, [kind], cmd)[kind] ?? {};
   const threads = numberOpt(v, 'threads', 2, cmd, { min: 1, max: 256, integer: true });

@@ -8,6 +8,7 @@ import { flagName, type HyperValue } from './hyper.js';
 import { BACKBONE_OPTIONS, type BackboneName } from './multitask/backbones.js';
 import { OBJECTIVE_OPTIONS, type ObjectiveName } from './multitask/objectives.js';
 import { MODELS } from './registry.js';
+import { oneFieldSpec } from '../test-support/dense-feeds.js';
 
 /**
  * docs/models.md's "Every kind's defaults" table against the code: each kind's row lists, as
@@ -49,13 +50,7 @@ function optionsRead(hyper: Readonly<Record<string, HyperValue>>, declared: read
 }
 
 const format = (v: HyperValue) => (Array.isArray(v) ? v.join(',') : String(v));
-const SPEC = {
-  format: 'esmm-feature-spec',
-  version: 1,
-  embeddingDim: 4,
-  tables: [{ name: 't', buckets: 8 }],
-  fields: [{ name: 'f', table: 't', pooling: 'sum', weighted: false }],
-} as const;
+const SPEC = oneFieldSpec(4);
 
 test('docs/models.md lists every kind with exactly the defaults its code resolves to', () => {
   const docs = documentedDefaults();

@@ -9,6 +9,7 @@ import { resolveModel } from '../cvr-model.js';
 import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
 import type { DenseArch } from '../definition.js';
 import { buildLoss, OBJECTIVES, type ObjectiveName, type ObjectiveOptions } from './objectives.js';
+import { oneFieldSpec, labelFeeds } from '../../test-support/dense-feeds.js';
 
 /**
  * Where each loss term's gradient may flow, measured on the built graph: for every objective, a
@@ -34,13 +35,7 @@ const EXPECTED: Readonly<Record<ObjectiveName, Readonly<Record<string, readonly 
 
 const B = 8;
 const D = 4;
-const SPEC = {
-  format: 'esmm-feature-spec',
-  version: 1,
-  embeddingDim: D,
-  tables: [{ name: 't', buckets: 8 }],
-  fields: [{ name: 'f', table: 't', pooling: 'sum', weighted: false }],
-} as const;
+const SPEC = oneFieldSpec(D);
 
 /** Every objective over the towers backbone (each task's tower reads x alone), towers of one layer of 3. */
 function resolved(objective: ObjectiveName) {
@@ -71,12 +66,7 @@ function feeds(objective: ObjectiveName, seed: number): DoubleFeeds {
     out['ctcvr.b1']!.data[0] = 3;
   }
   out.x = signedFeed(rng, [B, D], 0.1, 1.5);
-  const click = Float64Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0));
-  const conversion = Float64Array.from(click, (o, i) => (o && i % 4 === 0 ? 1 : 0));
-  out.click = { data: click, dims: [B] };
-  out.conversion = { data: conversion, dims: [B] };
-  out.ctcvr = { data: conversion.slice(), dims: [B] };
-  return out;
+  return { ...out, ...labelFeeds(B) };
 }
 
 /** The parameter groups whose gradient under `term` alone is not exactly zero. */

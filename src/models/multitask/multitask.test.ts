@@ -9,6 +9,7 @@ import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
 import { MODELS } from '../registry.js';
 import { OBJECTIVE_TASKS, type ObjectiveName } from './objectives.js';
 import type { BackboneName } from './backbones.js';
+import { oneFieldSpec, labelFeeds } from '../../test-support/dense-feeds.js';
 
 /**
  * Every multi-task kind, and backbones and objectives combined across the presets: the graph's
@@ -17,13 +18,7 @@ import type { BackboneName } from './backbones.js';
  */
 const B = 8;
 const D = 4;
-const SPEC = {
-  format: 'esmm-feature-spec',
-  version: 1,
-  embeddingDim: D,
-  tables: [{ name: 't', buckets: 8 }],
-  fields: [{ name: 'f', table: 't', pooling: 'sum', weighted: false }],
-} as const;
+const SPEC = oneFieldSpec(D);
 const SMALL = { tower: [3], dropout: 0.25, bottom: [4], experts: 3, expert: [4], levels: 2, taskExperts: 2, sharedExperts: 1 };
 
 interface Case {
@@ -89,12 +84,7 @@ function feeds(c: Case, seed: number): DoubleFeeds {
     if (out[`ctcvr.b${last}`]) out[`ctcvr.b${last}`]!.data[0] = 2;
   }
   out.x = signedFeed(rng, [B, D], 0.1, 1.5);
-  const click = Float64Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0));
-  const conversion = Float64Array.from(click, (o, i) => (o && i % 4 === 0 ? 1 : 0));
-  out.click = { data: click, dims: [B] };
-  out.conversion = { data: conversion, dims: [B] };
-  out.ctcvr = { data: conversion.slice(), dims: [B] };
-  return out;
+  return { ...out, ...labelFeeds(B) };
 }
 
 // ---- the plain-JS reference ----

@@ -2,7 +2,7 @@
  * Writes what the PyTorch peer needs to train exactly what our trainer trains, from the same
  * starting point:
  *
- * - train.bin: one epoch of the train split as our trainer sees it, batch by batch, in its order:
+ * - train.bin: one epoch (or `epochs`) of the train split as our trainer sees it, batch by batch, in its order:
  *   `trainingBatches` (src/train/batch-order.ts) replays the trainer's own generator, block order
  *   and sample order (tested against the trainer bit for bit), so the export cannot drift from it.
  * - test.bin: the test split in file order, batches of 4096.
@@ -34,9 +34,10 @@ export interface ExportSummary {
 }
 
 /**
- * `model` is a fresh ESMM built with the config our benchmark trains (same seed): its initial
- * dense parameters are written, and its tables are asked for the touched rows' initial values
- * (this touches them: use a model that will not be trained).
+ * `model` is a fresh model of one component that trains on all impressions (ESMM, or a multi-task
+ * kind such as AITM for bench/reference_multitask.py) built with the config the run trains (same
+ * seed): its initial dense parameters are written, and its tables are asked for the touched rows'
+ * initial values (this touches them: use a model that will not be trained).
  */
 export function exportBatches(
   outDir: string,
@@ -44,11 +45,12 @@ export function exportBatches(
   model: CvrModel,
   train: PreparedSplit,
   test: PreparedSplit,
-  opts: { batchSize: number; seed: number; shuffle: ShuffleMode },
+  opts: { batchSize: number; seed: number; shuffle: ShuffleMode; epochs?: number },
 ): ExportSummary {
   mkdirSync(outDir, { recursive: true });
   const component = model.components[0]!;
-  if (model.components.length !== 1 || component.def.name !== 'esmm') throw new Error('exportBatches: expects an ESMM model');
+  if (model.components.length !== 1 || component.def.filter !== 'all' || component.def.sampling.kind !== 'none')
+    throw new Error('exportBatches: expects a model of one component that trains on all impressions (ESMM, a multi-task kind)');
   writeFileSync(
     join(outDir, 'meta.json'),
     JSON.stringify({
@@ -71,7 +73,7 @@ export function exportBatches(
   const source = sourceFor(component.def, train);
   const fd = openSync(join(outDir, 'train.bin'), 'w');
   try {
-    for (const b of trainingBatches(spec, source, component.def.name, { seed: opts.seed, batchSize: opts.batchSize, epochs: 1, shuffle: opts.shuffle })) {
+    for (const b of trainingBatches(spec, source, component.def.name, { seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs ?? 1, shuffle: opts.shuffle })) {
       note(b.samples.rows, b.samples.offsets, b.size);
       note(b.groups.rows, b.groups.offsets, b.groups.numRows);
       writeBatch(fd, b);
@@ -110,7 +112,7 @@ export function exportBatches(
   } finally {
     closeSync(fdInit);
   }
-  writeFileSync(join(outDir, 'init.json'), JSON.stringify({ seed: model.config.seed, dense, tables }));
+  writeFileSync(join(outDir, 'init.json'), JSON.stringify({ seed: model.config.seed, kind: model.config.kind, hyper: model.config.hyper, dense, tables }));
   return { batches, samples, touchedRows };
 }
 

@@ -103,8 +103,11 @@ export function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<
       const q = reps.ctcvr!;
       const d = widthOf(g, q);
       if (widthOf(g, p) !== d) throw new Error(`aitm: the click and purchase towers must end in the same width (${widthOf(g, p)} vs ${d})`);
-      // The info layer: what the click task passes on, a ReLU dense layer as wide as the towers.
-      const wi = g.param('aitm.info.w', [d, d], { kind: 'he-uniform', fanIn: d });
+      // The info layer: what the click task passes on, a ReLU dense layer as wide as the towers,
+      // Glorot-uniform as the authors' Keras Dense. Its scale matters: the purchase head's attention
+      // settles on one of its two inputs, and a larger info layer (He's) tips it onto the click
+      // task's info, which costs CVR AUC (docs/models.md, "aitm").
+      const wi = g.param('aitm.info.w', [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });
       const bi = g.param('aitm.info.b', [d], { kind: 'zeros' });
       const info = g.dropout(g.relu(g.gemm(p, wi, bi)), o.dropout, 'aitm.info.mask');
       const proj = (k: number) => g.param(`aitm.attention.w${k}`, [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });

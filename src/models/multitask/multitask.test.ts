@@ -7,8 +7,7 @@ import { Rng } from '../../util/rng.js';
 import { resolveModel } from '../cvr-model.js';
 import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
 import { MODELS } from '../registry.js';
-import { OBJECTIVE_TASKS, type ObjectiveName } from './objectives.js';
-import type { BackboneName } from './backbones.js';
+import { BACKBONES, backboneOf, objectiveOf, type BackboneName, type ObjectiveName } from './parts.js';
 
 /**
  * Every multi-task kind, and backbones and objectives combined across the presets: the graph's
@@ -24,7 +23,8 @@ const SPEC = {
   tables: [{ name: 't', buckets: 8 }],
   fields: [{ name: 'f', table: 't', pooling: 'sum', weighted: false }],
 } as const;
-const SMALL = { tower: [3], dropout: 0.25, bottom: [4], experts: 3, expert: [4], levels: 2, taskExperts: 2, sharedExperts: 1 };
+/** Towers of one layer of 3 and dropout active; every backbone at the small sizes its entry gives. */
+const TOWER = { tower: [3], dropout: 0.25 };
 
 interface Case {
   kind: string;
@@ -36,20 +36,9 @@ interface Case {
   extremes?: true;
 }
 
-const sizesFor = (backbone: BackboneName): Record<string, unknown> => {
-  const { tower, dropout } = SMALL;
-  switch (backbone) {
-    case 'towers':
-      return { tower, dropout };
-    case 'shared-bottom':
-      return { tower, dropout, bottom: SMALL.bottom };
-    case 'mmoe':
-      return { tower, dropout, experts: SMALL.experts, expert: SMALL.expert };
-    case 'ple':
-      return { tower, dropout, levels: SMALL.levels, taskExperts: SMALL.taskExperts, sharedExperts: SMALL.sharedExperts, expert: SMALL.expert };
-  }
-};
+const sizesFor = (backbone: BackboneName): Record<string, unknown> => ({ ...TOWER, ...backboneOf(backbone).small });
 const multiTaskKinds = MODELS.filter((m) => 'backbone' in m.hyper).map((m) => m.kind);
+const SMALL: Readonly<Record<string, unknown>> = Object.assign({}, TOWER, ...BACKBONES.map((b) => b.small));
 const presetOf = (kind: string) => {
   const h = resolveModel({ kind, spec: SPEC as never, seed: 1 }).config.hyper;
   return { backbone: h.backbone as BackboneName, objective: h.objective as ObjectiveName };
@@ -132,24 +121,21 @@ function reference(c: Case, f: DoubleFeeds) {
     return x;
   };
   const mix = (gate: number[], experts: number[][]) => experts[0]!.map((_, j) => experts.reduce((a, e, i) => a + gate[i]! * e[j]!, 0));
-  const backbone = h.backbone as BackboneName;
   const objective = h.objective as ObjectiveName;
-  const tasks = OBJECTIVE_TASKS[objective];
+  const tasks = objectiveOf(objective).tasks;
   const towerLayers = (h.tower as number[]).length;
-  const rows = [];
-  for (let r = 0; r < B; r++) {
-    const x = Array.from(get('x').data.subarray(r * D, (r + 1) * D));
-    const inputs: Record<string, number[]> = {};
-    if (backbone === 'towers') for (const t of tasks) inputs[t] = x;
-    if (backbone === 'shared-bottom') {
+  /** Each backbone's towers' inputs for row r of x, written from its paper. */
+  const BACKBONE_REFERENCES: Readonly<Record<BackboneName, (x: number[], r: number) => Record<string, number[]>>> = {
+    towers: (x) => Object.fromEntries(tasks.map((t) => [t, x])),
+    'shared-bottom': (x, r) => {
       const shared = mlp('bottom', x, (h.bottom as number[]).length, r);
-      for (const t of tasks) inputs[t] = shared;
-    }
-    if (backbone === 'mmoe') {
+      return Object.fromEntries(tasks.map((t) => [t, shared]));
+    },
+    mmoe: (x, r) => {
       const experts = Array.from({ length: h.experts as number }, (_, i) => mlp(`expert${i}`, x, (h.expert as number[]).length, r));
-      for (const t of tasks) inputs[t] = mix(softmax(dense(x, `gate.${t}.w`, `gate.${t}.b`)), experts);
-    }
-    if (backbone === 'ple') {
+      return Object.fromEntries(tasks.map((t) => [t, mix(softmax(dense(x, `gate.${t}.w`, `gate.${t}.b`)), experts)]));
+    },
+    ple: (x, r) => {
       let taskIn: Record<string, number[]> = Object.fromEntries(tasks.map((t) => [t, x]));
       let sharedIn = x;
       const n = (h.expert as number[]).length;
@@ -162,8 +148,13 @@ function reference(c: Case, f: DoubleFeeds) {
           sharedIn = mix(softmax(dense(sharedIn, `ple${l}.gate.shared.w`, `ple${l}.gate.shared.b`)), [...tasks.flatMap((t) => own[t]!), ...shared]);
         taskIn = next;
       }
-      Object.assign(inputs, taskIn);
-    }
+      return taskIn;
+    },
+  };
+  const rows = [];
+  for (let r = 0; r < B; r++) {
+    const x = Array.from(get('x').data.subarray(r * D, (r + 1) * D));
+    const inputs = BACKBONE_REFERENCES[h.backbone as BackboneName](x, r);
     const reps = Object.fromEntries(tasks.map((t) => [t, mlp(t, inputs[t]!, towerLayers, r)]));
     const logit = (t: string, v = reps[t]!) => dense(v, `${t}.w${towerLayers}`, `${t}.b${towerLayers}`)[0]!;
     const o = get('click').data[r]!;

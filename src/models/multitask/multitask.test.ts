@@ -64,8 +64,9 @@ function feeds(c: Case, seed: number): DoubleFeeds {
   const dense = resolved(c).components[0]!.dense;
   const out: DoubleFeeds = {};
   for (const [name, p] of initParams(paramDecls(dense, D), rng)) {
-    const data = Float64Array.from(p.data);
-    if (p.dims.length === 1) for (let i = 0; i < data.length; i++) data[i] = 0.3 * (rng.next() - 0.5);
+    // Every parameter moved off its initial values, so that no two entries of a matrix (nor a bias
+    // and zero) are alike: a transposed or mis-indexed parameter changes the result.
+    const data = Float64Array.from(p.data, (v) => v + 0.3 * (rng.next() - 0.5));
     out[name] = { data, dims: p.dims };
   }
   for (const d of buildDenseGraph(dense, D, { training: true }).dropouts) {
@@ -247,9 +248,20 @@ function caseFeeds(c: Case): DoubleFeeds {
   return assert.fail(`${c.kind}: no feeds with a row ${missed.join(', ')}; the case cannot test those bounds`);
 }
 
+/** A case's name: its kind and every option it sets beyond the small sizes. */
+function caseName(c: Case): string {
+  const format = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const given = Object.entries(c.hyper).filter(([k, v]) => !(k in SMALL) || format(v) !== format(SMALL[k]));
+  return `${c.kind}${given.map(([k, v]) => ` ${k} ${format(v)}`).join('')}`;
+}
+
+test('every case has a name of its own', () => {
+  const names = CASES.map(caseName);
+  assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
+});
+
 for (const c of CASES) {
-  const given = Object.entries(c.hyper).filter(([k]) => !(k in SMALL) || k === 'levels' && c.hyper.levels !== SMALL.levels);
-  const name = `${c.kind}${given.map(([k, v]) => ` ${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join('')}`;
+  const name = caseName(c);
   test(`${name}: forward and loss match the plain-JS reference; gradients match central differences (float64)`, async () => {
     const dense = resolved(c).components[0]!.dense;
     const graph = buildDenseGraph(dense, D, { training: true, elemType: 'double' });

@@ -3,7 +3,7 @@
  * (models/kinds/*.ts): the option table, the help text, and the parsing, shared by `esmm train`
  * and `esmm experiment`. A flag that none of the chosen models declares is a usage error.
  */
-import { flagName, hyperDefaults, hyperHelp, parseFlagValue, type HyperParam } from '../models/hyper.js';
+import { flagName, flagText, hyperDefaults, hyperHelp, parseFlagValue, type HyperParam } from '../models/hyper.js';
 import { MODELS, modelDef } from '../models/registry.js';
 import { UsageError, type Options } from './args.js';
 
@@ -23,7 +23,7 @@ export function modelOptionsHelp(): string {
     const flag = flagName(name, param);
     const entry = flags.get(flag) ?? { name, param, kinds: [], defaults: [] };
     entry.kinds.push(kind);
-    entry.defaults.push(Array.isArray(param.default) ? param.default.join(',') : String(param.default));
+    entry.defaults.push(flagText(param.default));
     flags.set(flag, entry);
   };
   for (const m of MODELS) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { packageRoot } from '../util/paths.js';
 import { resolveModel } from './cvr-model.js';
-import { flagName, type HyperValue } from './hyper.js';
+import { flagName, flagText, type HyperValue } from './hyper.js';
 import { MODELS } from './registry.js';
 
 /**
@@ -40,7 +40,7 @@ function documentedDefaults(): Map<string, Map<string, string>> {
   return rows;
 }
 
-const format = (v: HyperValue) => (Array.isArray(v) ? v.join(',') : String(v));
+const format = (v: HyperValue) => flagText(v);
 const SPEC = {
   format: 'esmm-feature-spec',
   version: 1,

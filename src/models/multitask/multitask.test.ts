@@ -6,6 +6,7 @@ import { OrtSession } from '../../nn/session.js';
 import { Rng } from '../../util/rng.js';
 import { resolveModel } from '../cvr-model.js';
 import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
+import { flagText, type HyperValue } from '../hyper.js';
 import { MODELS } from '../registry.js';
 import { BACKBONES, backboneOf, objectiveOf, type BackboneName, type ObjectiveName } from './parts.js';
 
@@ -50,6 +51,8 @@ const CASES: Case[] = [
   { kind: 'shared-bottom', hyper: { ...sizesFor('shared-bottom'), objective: 'escm2-dr' } },
   { kind: 'mmoe', hyper: { ...sizesFor('mmoe'), objective: 'aitm' } },
   { kind: 'aitm', hyper: { ...sizesFor('ple'), backbone: 'ple' } },
+  { kind: 'dcmt', hyper: { ...sizesFor('cross-stitch'), backbone: 'cross-stitch' } },
+  { kind: 'cross-stitch', hyper: { ...sizesFor('cross-stitch'), tower: [], stitchSelf: 0.7, stitchLrScale: 10 } },
   // Beyond the defaults: unequal weights (a swapped pair changes the loss) and clips that bind.
   { kind: 'escm2-ips', hyper: { ...sizesFor('towers'), cvrWeight: 0.3, ctcvrWeight: 0.8, ipsClip: 1.6 }, extremes: true },
   { kind: 'escm2-dr', hyper: { ...sizesFor('towers'), cvrWeight: 0.7, ctcvrWeight: 0.2, ipsClip: 1.6 }, extremes: true },
@@ -112,13 +115,15 @@ function reference(c: Case, f: DoubleFeeds) {
     const out = W.dims[1]!;
     return Array.from({ length: out }, (_, j) => v.reduce((a, x, k) => a + x * W.data[k * out + j]!, b ? get(b).data[j]! : 0));
   };
+  /** Hidden layer i of `scope` for row r: ReLU, then its dropout mask. */
+  const layer = (scope: string, v: number[], i: number, r: number): number[] => {
+    const x = dense(v, `${scope}.w${i}`, `${scope}.b${i}`).map((a) => Math.max(a, 0));
+    const mask = f[`${scope}.mask${i}`];
+    return mask ? x.map((a, j) => a * mask.data[r * x.length + j]!) : x;
+  };
   const mlp = (scope: string, v: number[], n: number, r: number): number[] => {
     let x = v;
-    for (let i = 0; i < n; i++) {
-      x = dense(x, `${scope}.w${i}`, `${scope}.b${i}`).map((a) => Math.max(a, 0));
-      const mask = f[`${scope}.mask${i}`];
-      if (mask) x = x.map((a, j) => a * mask.data[r * x.length + j]!);
-    }
+    for (let i = 0; i < n; i++) x = layer(scope, x, i, r);
     return x;
   };
   const mix = (gate: number[], experts: number[][]) => experts[0]!.map((_, j) => experts.reduce((a, e, i) => a + gate[i]! * e[j]!, 0));
@@ -150,6 +155,17 @@ function reference(c: Case, f: DoubleFeeds) {
         taskIn = next;
       }
       return taskIn;
+    },
+    // Misra et al. 2016: after each layer of the task columns, task k reads Σ_j α_kj h_j, with
+    // α = stitchLrScale · the parameter stitch<i> (row k: task k).
+    'cross-stitch': (x, r) => {
+      let columns = tasks.map(() => x);
+      (h.columns as number[]).forEach((_, i) => {
+        const out = tasks.map((t, k) => layer(`column.${t}`, columns[k]!, i, r));
+        const alpha = get(`stitch${i}`).data;
+        columns = tasks.map((_, k) => out[0]!.map((_, j) => out.reduce((a, o, m) => a + (h.stitchLrScale as number) * alpha[k * tasks.length + m]! * o[j]!, 0)));
+      });
+      return Object.fromEntries(tasks.map((t, k) => [t, columns[k]!]));
     },
   };
   const rows = [];
@@ -250,7 +266,7 @@ function caseFeeds(c: Case): DoubleFeeds {
 
 /** A case's name: its kind and every option it sets beyond the small sizes. */
 function caseName(c: Case): string {
-  const format = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const format = (v: unknown) => flagText(v as HyperValue);
   const given = Object.entries(c.hyper).filter(([k, v]) => !(k in SMALL) || format(v) !== format(SMALL[k]));
   return `${c.kind}${given.map(([k, v]) => ` ${k} ${format(v)}`).join('')}`;
 }

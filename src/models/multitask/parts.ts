@@ -3,6 +3,7 @@
  * them. Adding one is adding its entry (part.ts) and one line here; every multi-task kind then takes
  * it as `--backbone` or `--objective`, with its options.
  */
+import { CROSS_STITCH_BACKBONE } from './backbones/cross-stitch.js';
 import { MMOE_BACKBONE } from './backbones/mmoe.js';
 import { PLE_BACKBONE } from './backbones/ple.js';
 import { SHARED_BOTTOM_BACKBONE } from './backbones/shared-bottom.js';
@@ -15,6 +16,7 @@ export const BACKBONES = [
   SHARED_BOTTOM_BACKBONE,
   MMOE_BACKBONE,
   PLE_BACKBONE,
+  CROSS_STITCH_BACKBONE,
 ] as const;
 
 export const OBJECTIVES = [INDEPENDENT, ESMM_OBJECTIVE, ESCM2_IPS_OBJECTIVE, ESCM2_DR_OBJECTIVE, DCMT_OBJECTIVE, AITM_OBJECTIVE] as const;

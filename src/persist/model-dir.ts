@@ -7,7 +7,7 @@ import type { DenseNetMode } from '../models/dense-net.js';
 import { resolveHyper, type HyperRecord } from '../models/hyper.js';
 import { componentTensors, denseParams, restoreComponent } from '../models/model-tensors.js';
 import { modelDef } from '../models/registry.js';
-import { writeFileDurable } from '../util/durable-fs.js';
+import { fsyncPath, writeFileDurable } from '../util/durable-fs.js';
 import { packageRoot } from '../util/paths.js';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.js';
 
@@ -177,6 +177,19 @@ export async function loadModel(dir: string, opts: { threads?: number; mode?: De
     throw e;
   }
   return model;
+}
+
+/**
+ * Adds the metrics of a split to a saved model's model.json (`metrics[name]`): written to a sibling
+ * file and renamed over it, so model.json is always whole.
+ */
+export function recordMetrics(dir: string, name: string, value: unknown): void {
+  const path = join(dir, 'model.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as ModelManifest;
+  const tmp = join(dir, `.model.json.tmp-${process.pid}`);
+  writeFileDurable(tmp, JSON.stringify({ ...manifest, metrics: { ...manifest.metrics, [name]: value } }, null, 2) + '\n');
+  renameSync(tmp, path);
+  fsyncPath(dir);
 }
 
 /** Versions recorded with every model, so a result can be traced to the code that made it. */

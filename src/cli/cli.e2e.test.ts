@@ -83,7 +83,7 @@ test('generate → train (esmm, base) → evaluate → predict on small generate
   const small = ['--hidden', '64,32', '--batch-size', '512', '--epochs', '2', '--lr', '0.002', '-q'];
   for (const model of ['esmm', 'base']) {
     const out = join(dir, `model-${model}`);
-    const tr = runCli(['train', '--data', data, '--out', out, '--model', model, ...small]);
+    const tr = runCli(['train', '--data', data, '--out', out, '--model', model, ...small, '--eval-split', 'test']);
     assert.equal(tr.status, 0, tr.stderr);
     assert.match(tr.stdout, /saved .* model/);
     const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
@@ -93,6 +93,8 @@ test('generate → train (esmm, base) → evaluate → predict on small generate
     const ev = runCli(['evaluate', '--data', data, '--model', out, '--json']);
     assert.equal(ev.status, 0, ev.stderr);
     const r = JSON.parse(ev.stdout);
+    // train --eval-split records what evaluate of the saved model prints, to the last digit.
+    assert.deepEqual(manifest.metrics.test, r);
     for (const k of ['ctr_auc', 'cvr_auc', 'ctcvr_auc', 'ctr_logloss', 'ctcvr_logloss', 'impressions', 'clicks', 'conversions']) {
       assert.ok(k in r, `missing ${k}`);
     }

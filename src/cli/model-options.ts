@@ -3,7 +3,7 @@
  * (models/kinds/*.ts): the option table, the help text, and the parsing, shared by `esmm train`
  * and `esmm experiment`. A flag that none of the chosen models declares is a usage error.
  */
-import { flagName, hyperHelp, parseFlagValue, type HyperParam } from '../models/hyper.js';
+import { flagName, flagText, hyperDefaults, hyperHelp, parseFlagValue, type HyperParam } from '../models/hyper.js';
 import { MODELS, modelDef } from '../models/registry.js';
 import { UsageError, type Options } from './args.js';
 
@@ -13,18 +13,31 @@ export const MODEL_OPTIONS: Options = Object.fromEntries(
 );
 
 /**
- * Help lines: the flags grouped by the kinds that declare them, each flag once; a default that
- * differs between kinds is listed per kind.
+ * Help lines: the flags grouped by the kinds that read them at their defaults, each flag once; a
+ * default that differs between kinds is listed per kind. A flag no kind reads at its defaults (an
+ * option of a backbone or objective that no preset uses) is listed with the kinds that take it.
  */
 export function modelOptionsHelp(): string {
   const flags = new Map<string, { name: string; param: HyperParam; kinds: string[]; defaults: string[] }>();
+  const add = (kind: string, name: string, param: HyperParam) => {
+    const flag = flagName(name, param);
+    const entry = flags.get(flag) ?? { name, param, kinds: [], defaults: [] };
+    entry.kinds.push(kind);
+    entry.defaults.push(flagText(param.default));
+    flags.set(flag, entry);
+  };
+  for (const m of MODELS) {
+    const read = m.reads?.(hyperDefaults(m.hyper)) ?? Object.keys(m.hyper);
+    for (const name of read) add(m.kind, name, m.hyper[name]!);
+  }
+  const unread = new Map<string, { name: string; param: HyperParam; kinds: string[] }>();
   for (const m of MODELS)
     for (const [name, param] of Object.entries(m.hyper)) {
       const flag = flagName(name, param);
-      const entry = flags.get(flag) ?? { name, param, kinds: [], defaults: [] };
+      if (flags.has(flag)) continue;
+      const entry = unread.get(flag) ?? { name, param, kinds: [] };
       entry.kinds.push(m.kind);
-      entry.defaults.push(Array.isArray(param.default) ? param.default.join(',') : String(param.default));
-      flags.set(flag, entry);
+      unread.set(flag, entry);
     }
   const groups = new Map<string, string[]>();
   for (const { name, param, kinds, defaults } of flags.values()) {
@@ -35,6 +48,10 @@ export function modelOptionsHelp(): string {
       line += ` (default ${kinds.map((k, i) => `${k} ${defaults[i]}`).join('; ')})`;
     }
     groups.set(key, [...(groups.get(key) ?? []), line!]);
+  }
+  for (const { name, param, kinds } of unread.values()) {
+    const key = `${kinds.join(', ')}, with the --backbone or --objective that reads it`;
+    groups.set(key, [...(groups.get(key) ?? []), ...hyperHelp({ [name]: param })]);
   }
   const lines: string[] = [];
   for (const [kinds, group] of groups) lines.push(`Model options (${kinds}):`, ...group);

@@ -1,11 +1,10 @@
 /**
  * The grids `esmm experiment --tune` searches, declared here and nowhere else: the learning rate
- * for every model, and one knob per model, the first entry of KNOB_GRIDS that its kind declares
- * and reads. "Reads" is the kind's own word: a multi-task kind declares every backbone's and
- * objective's option and refuses, in its validate(), a value for one its backbone and objective
- * do not read (models/multitask/compose.ts), so DCMT searches its constraint weight and not
- * ESCM²'s cvrWeight it also reads (constraintWeight comes first), MMoE its experts and not PLE's
- * levels. No kind is named here: a new kind that declares one of these options is searched by it.
+ * for every model, and one knob per model, the first entry of KNOB_GRIDS whose option its kind
+ * reads (ModelDef.reads: a multi-task kind reads its backbone's and objective's options only), so
+ * DCMT searches its constraint weight and not the cvrWeight it also reads (constraintWeight comes
+ * first), MMoE its experts. No kind is named here: a new kind that reads one of these options is
+ * searched by it.
  *
  * The search, per model and run (experiment/tune.ts): the learning rates first, at the knob's
  * default; then the knob's other values at the best learning rate. The chosen point is the best of
@@ -64,23 +63,11 @@ export function tuningPlan(kind: ModelKind, hyper: HyperRecord): TuningPlan {
   return { lrs: LR_GRID, knob: { param: knob.param, flag: flagName(knob.param, p), values: knob.values, start } };
 }
 
-/** The knob `kind` searches: the first grid whose option it declares and accepts at every value of the grid. */
+/** The knob `kind` searches with options `hyper`: the first grid whose option it reads. */
 export function knobOf(kind: ModelKind, hyper: HyperRecord): KnobGrid | null {
   const def = modelDef(kind);
-  for (const grid of KNOB_GRIDS) {
-    if (!(grid.param in def.hyper)) continue;
-    const reads = grid.values.every((value) => {
-      const given = { ...hyper, [grid.param]: value };
-      try {
-        def.validate?.(resolveHyper(def.hyper, given, kind), given);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (reads) return grid;
-  }
-  return null;
+  const read = def.reads?.(resolveHyper(def.hyper, hyper, kind)) ?? Object.keys(def.hyper);
+  return KNOB_GRIDS.find((grid) => read.includes(grid.param)) ?? null;
 }
 
 /** Trainings of one model's search: every learning rate, then the knob's other values. */

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { CalibrationBucket } from './curves.js';
 import { MODEL_KINDS, modelDef } from '../models/registry.js';
-import { displayName, formatPaper } from './paper.js';
+import { comparedModels, displayName, formatPaper } from './paper.js';
 import { fieldMetricsTable, protocolNote, protocolTables, rocGrid, type ExperimentResults, type ModelResults, type TextTable } from './results.js';
 import { formatPercent, type Summary } from './stats.js';
 import { MODEL_PALETTE, barChart, escapeXml, lineChart, type LineSeries } from './svg.js';
@@ -246,10 +246,10 @@ ${group('truth-', 'calibration-truth')}`
   const pngs = ctx.pngs && ctx.pngs.size > 0 ? [...ctx.pngs.values()].map((f) => `<a href="${escapeXml(f)}">${escapeXml(f)}</a>`) : [];
   // The data folder by its last part: a report names no folder of the machine it was made on.
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>ESMM experiment: the paper's Table 2</title>
+<html lang="en"><head><meta charset="utf-8"><title>ESMM experiment: ${escapeXml(comparedModels(c.models))}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
 <body>
-<h1>ESMM experiment: the seven models of the paper's Table 2</h1>
+<h1>ESMM experiment: ${escapeXml(comparedModels(c.models))}</h1>
 <p>Data <code>${escapeXml(basename(c.data))}</code>: train ${n(d.train.impressions)} impressions, ${n(d.train.clicks)} clicks,
 ${n(d.train.conversions)} conversions; test ${n(d.test.impressions)} / ${n(d.test.clicks)} / ${n(d.test.conversions)}.
 ${runs} run${runs === 1 ? '' : 's'}${runs < c.runs ? ` of the ${c.runs} asked for (the experiment is still running, or was stopped)` : ''} (seeds ${results.seeds.join(', ')}), ${(results.seconds / 60).toFixed(1)} minutes in all.</p>

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { tempDir } from '../test-support/cli.js';
 import type { ModelKind } from '../models/registry.js';
 import { ROC_POINTS } from './curves.js';
+import { comparedModels } from './paper.js';
+import { escapeXml } from './svg.js';
 import { reportHtml, reportPlots } from './report.js';
 import { buildResults, fieldMetricsTable, markdownTable, tableNotes, textTableMarkdown } from './results.js';
 import type { ExperimentConfig, ModelRun, RunRecord } from './runner.js';
@@ -147,6 +149,8 @@ test('report.html is one self-contained page with every plot; the truth plots on
   // Nothing to fetch: no scripts, stylesheets, images or fonts from anywhere.
   assert.doesNotMatch(html, /<script|<link|<img|src=|@import|url\((?!#)/i);
   assert.ok(html.includes('esmm experiment --data &quot;a b&quot;'));
+  const subject = escapeXml(comparedModels(KINDS));
+  assert.ok(html.includes(`<title>ESMM experiment: ${subject}</title>`) && html.includes(`<h1>ESMM experiment: ${subject}</h1>`));
   const plain = reportPlots(fakeResults(false)).map((p) => p.id);
   assert.ok(!plain.some((id) => id.startsWith('truth-') || id === 'calibration-truth'));
 });

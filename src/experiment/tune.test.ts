@@ -6,6 +6,7 @@ import { prepareSplit } from '../data/cache/prepare.js';
 import type { SampleSource } from '../data/sample-source.js';
 import { splitBySession } from '../data/session-split.js';
 import { defaultSpec } from '../features/spec.js';
+import { resolveOptions } from '../models/definition.js';
 import { flagName, resolveHyper, type HyperValue } from '../models/hyper.js';
 import { MODELS, modelDef } from '../models/registry.js';
 import { generateDataset } from '../simulate/generate.js';
@@ -18,26 +19,18 @@ import { bestIndex } from './tune.js';
 const dir = tempDir('tune');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const defaults = (kind: string) => resolveHyper(modelDef(kind).hyper, {}, kind);
+const defaults = (kind: string) => resolveOptions(modelDef(kind), {}, kind).record;
 
-test('each kind searches the knob it declares and reads, and its default is a point of that grid', () => {
-  const knobs = Object.fromEntries(MODELS.map((m) => [m.kind, knobOf(m.kind, defaults(m.kind))?.param ?? null]));
-  assert.deepEqual(knobs, {
-    esmm: null,
-    base: null,
-    aman: 'amanRate',
-    oversampling: 'oversamplingCopies',
-    unbias: 'unbiasQuantile',
-    division: null,
-    'esmm-ns': null,
-    'shared-bottom': null,
-    mmoe: 'experts',
-    ple: 'levels',
-    aitm: 'alpha',
-    'escm2-ips': 'cvrWeight',
-    'escm2-dr': 'cvrWeight',
-    dcmt: 'constraintWeight',
-  });
+test('each kind searches the first knob whose option it reads, and its default is a point of that grid', () => {
+  // The table from the declarations: what a kind records with no option given is what it reads.
+  for (const m of MODELS) {
+    const read = Object.keys(defaults(m.kind));
+    const expected = KNOB_GRIDS.find((g) => read.includes(g.param))?.param ?? null;
+    assert.equal(knobOf(m.kind, defaults(m.kind))?.param ?? null, expected, m.kind);
+  }
+  // The precedence the grids' order gives (grids.ts): DCMT reads cvrWeight too but searches its constraint weight.
+  assert.equal(knobOf('dcmt', defaults('dcmt'))?.param, 'constraintWeight');
+  assert.equal(knobOf('mmoe', { ...defaults('mmoe'), objective: 'escm2-ips' })?.param, 'cvrWeight');
   for (const m of MODELS) {
     const plan = tuningPlan(m.kind, defaults(m.kind)); // throws when the default is not in the grid
     assert.deepEqual(plan.lrs, LR_GRID);
@@ -86,7 +79,7 @@ test('experiment --epochs auto --tune: the chosen point is the best on validatio
     models: kinds,
     runs: 1,
     seed: 3,
-    hyper: Object.fromEntries(kinds.map((k) => [k, resolveHyper(modelDef(k).hyper, k === 'mmoe' ? {} : { hidden: [8] }, k)])),
+    hyper: Object.fromEntries(kinds.map((k) => [k, resolveOptions(modelDef(k), k === 'mmoe' ? {} : { hidden: [8] }, k).record])),
     training: { epochs: 'auto', batchSize: 256, lr: 0.001, optimizer: 'adam' },
     earlyStopping: { maxEpochs: 3 },
     validation: { fraction: 0.2 },
@@ -179,7 +172,7 @@ test('experiment --tune --tune-runs 1: later runs train each model once at the p
     models: kinds,
     runs: 3,
     seed: 7,
-    hyper: Object.fromEntries(kinds.map((k) => [k, resolveHyper(modelDef(k).hyper, { hidden: [8] }, k)])),
+    hyper: Object.fromEntries(kinds.map((k) => [k, resolveOptions(modelDef(k), { hidden: [8] }, k).record])),
     training: { epochs: 1, batchSize: 256, lr: 0.001, optimizer: 'adam' },
     validation: { fraction: 0.2 },
     tune: true,

@@ -5,8 +5,8 @@ import { combinePredictions, referencedOutputs, type Combination, type Predictio
 import { Component } from './component.js';
 import type { ParamSet } from './dense-graph.js';
 import type { DenseNetMode } from './dense-net.js';
-import type { AnyModelDef, ComponentDef } from './definition.js';
-import { resolveHyper, type HyperRecord } from './hyper.js';
+import { resolveOptions, type AnyModelDef, type ComponentDef } from './definition.js';
+import type { HyperRecord } from './hyper.js';
 import { modelDef, type ModelKind } from './registry.js';
 
 /** What every model predicts for a batch, one value per impression. */
@@ -15,13 +15,14 @@ export type Predictions = Record<PredictionName, Float32Array>;
 export interface ModelConfig {
   kind: ModelKind;
   spec: FeatureSpec;
-  /** The kind's hyper-parameters; defaults fill in what is absent (CvrModel.config holds them all). */
+  /** The kind's hyper-parameters; defaults fill in what is absent (CvrModel.config holds every one the kind reads). */
   hyper?: Readonly<Record<string, unknown>>;
   seed: number;
 }
 
-/** A model's configuration with every hyper-parameter resolved. */
+/** A model's configuration with every hyper-parameter it reads resolved. */
 export interface ResolvedModelConfig extends ModelConfig {
+  /** What the kind reads (resolveOptions' `record`): what model.json records. */
   hyper: HyperRecord;
 }
 
@@ -41,15 +42,14 @@ export interface CreateOptions {
 /** The resolved configuration and component definitions of a model (checked, nothing built). */
 export function resolveModel(config: ModelConfig): { def: AnyModelDef; config: ResolvedModelConfig; components: ComponentDef[]; combination: Combination } {
   const def = modelDef(config.kind);
-  const hyper = resolveHyper(def.hyper, config.hyper ?? {}, `model '${def.kind}'`);
-  def.validate?.(hyper, config.hyper ?? {});
-  const components = def.components(hyper, { embeddingDim: config.spec.embeddingDim, seed: config.seed });
+  const { values, record } = resolveOptions(def, config.hyper ?? {}, `model '${def.kind}'`);
+  const components = def.components(values, { embeddingDim: config.spec.embeddingDim, seed: config.seed });
   const names = components.map((c) => c.name);
   if (new Set(names).size !== names.length) throw new Error(`model '${def.kind}' declares component names twice: ${names.join(', ')}`);
-  const combination = def.combine(hyper);
+  const combination = def.combine(values);
   for (const r of referencedOutputs(combination))
     if (!names.includes(r.component)) throw new Error(`model '${def.kind}' combines output '${r.output}' of '${r.component}', which is not one of its components (${names.join(', ')})`);
-  return { def, config: { ...config, kind: def.kind, hyper }, components, combination };
+  return { def, config: { ...config, kind: def.kind, hyper: record }, components, combination };
 }
 
 /** A trained or training CVR model: its components and how their outputs combine. */

@@ -7,7 +7,7 @@
  */
 import type { GraphBuilder } from '../nn/graph.js';
 import type { Combination } from './combine.js';
-import type { HyperSchema, HyperValues } from './hyper.js';
+import { resolveHyper, type HyperRecord, type HyperSchema, type HyperValues } from './hyper.js';
 
 /** Which impressions a component trains on, before sampling. */
 export type SampleFilter = 'all' | 'clicked';
@@ -79,6 +79,13 @@ export interface ModelDef<S extends HyperSchema = HyperSchema> {
   describe(h: HyperValues<S>): string;
   hyper: S;
   /**
+   * The options that values `h` read, in `hyper`'s order (absent: all of them). Only these are
+   * recorded (model.json, a checkpoint's fingerprint, results.json) and shown as the kind's in
+   * `--help`; a multi-task kind reads those of its chosen backbone and objective, and its validate()
+   * refuses the others when given.
+   */
+  reads?(h: HyperValues<S>): readonly string[];
+  /**
    * Refuses combinations of options that make no sense, with a message saying why; `given` holds
    * the options as given (from the command line, or all of them from a saved model.json).
    */
@@ -92,6 +99,18 @@ export interface ModelDef<S extends HyperSchema = HyperSchema> {
 
 /** A kind's definition with its hyper-parameter types erased, as the registry holds it. */
 export type AnyModelDef = ModelDef<HyperSchema>;
+
+/**
+ * A kind's options from those given: every value checked, defaults filled in and the combination
+ * validated. `values` holds every option of the kind (what its components are built from; the ones
+ * it does not read at their defaults), `record` the ones it reads: what is recorded and shown.
+ */
+export function resolveOptions(def: AnyModelDef, given: Readonly<Record<string, unknown>>, where: string): { values: HyperRecord; record: HyperRecord } {
+  const values = resolveHyper(def.hyper, given, where);
+  def.validate?.(values, given);
+  const read = def.reads?.(values) ?? Object.keys(def.hyper);
+  return { values, record: Object.fromEntries(read.map((name) => [name, values[name]!])) };
+}
 
 /** Declares a model kind (typed against its own schema) for the registry. */
 export function defineModel<S extends HyperSchema>(def: ModelDef<S>): AnyModelDef {

@@ -62,7 +62,7 @@ export function paramDecls(arch: DenseArch, inputDim: number): readonly ParamDec
   return buildDenseGraph(arch, inputDim, { training: false }).params;
 }
 
-/** Initial values of the declared parameters, drawn from `rng` in declaration order. */
+/** Initial values of the declared parameters in declaration order; the random ones drawn from `rng`. */
 export function initParams(decls: readonly ParamDecl[], rng: Rng): ParamSet {
   const params: ParamSet = new Map();
   for (const d of decls) {
@@ -79,6 +79,9 @@ function initialValues(init: ParamInit, size: number, rng: Rng): Float32Array {
       return data;
     case 'constant':
       return data.fill(init.value);
+    case 'values':
+      data.set(init.values);
+      return data;
     case 'he-uniform':
     case 'glorot-uniform': {
       const limit = init.kind === 'he-uniform' ? Math.sqrt(6 / init.fanIn) : Math.sqrt(6 / (init.fanIn + init.fanOut));

@@ -166,6 +166,24 @@ test('parameter names, dims and a deterministic initialization', () => {
   assert.deepEqual(buildTrainingGraph(linear.arch, 3).inputs, ['x', 'net.w0', 'net.b0', 'click']);
 });
 
+test('a parameter declared with given values starts from exactly them and draws nothing from the generator', () => {
+  const given = [0.9, 0.1, -0.25, 0.1, 0.9, 3];
+  const arch = (withGiven: boolean): DenseArch => ({
+    forward: (g, x) => {
+      if (withGiven) g.param('mix', [2, 3], { kind: 'values', values: given });
+      const w = g.param('w', [2, 1], { kind: 'glorot-uniform', fanIn: 2, fanOut: 1 });
+      return { p: g.sigmoid(g.squeeze(g.gemm(x, w), [1]), 'p') };
+    },
+    loss: (g, v) => g.neg(g.log(v.p!)),
+  });
+  const params = initParams(paramDecls(arch(true), 2), new Rng(5));
+  assert.deepEqual(params.get('mix'), { dims: [2, 3], data: Float32Array.from(given) });
+  // The random parameter after it is what it would be without it.
+  assert.deepEqual(params.get('w'), initParams(paramDecls(arch(false), 2), new Rng(5)).get('w'));
+  const wrong: DenseArch = { forward: (g, x) => ({ p: g.mul(x, g.param('m', [2], { kind: 'values', values: [1, 2, 3] }), 'p') }), loss: (_g, v) => v.p! };
+  assert.throws(() => paramDecls(wrong, 2), /parameter 'm' \[2\] needs 2 finite initial values \(got 3: 1, 2, 3\)/);
+});
+
 test('graph interfaces: training inputs/outputs, and the inference graph without masks or labels', () => {
   const train = buildTrainingGraph(ESMM.arch, ESMM.inputDim);
   const params = paramNames(ESMM);

@@ -38,7 +38,7 @@ export function integer(dflt: number, help: string, bounds: { min: number; max: 
   return { type: 'integer', default: dflt, min: bounds.min, max: bounds.max, minInclusive: true, help, ...flagOf(bounds) };
 }
 
-/** Layer widths, e.g. 360,200,80 (empty: no hidden layer). */
+/** Layer widths, e.g. 360,200,80 (empty, written `none`: no hidden layer). */
 export function layers(dflt: readonly number[], help: string, opts: { flag?: string; allowEmpty?: boolean } = {}): HyperParam<number[]> {
   return { type: 'layers', default: [...dflt], min: opts.allowEmpty ? 0 : 1, max: 65536, minInclusive: true, help, ...flagOf(opts) };
 }
@@ -114,7 +114,7 @@ export function parseFlagValue(name: string, p: HyperParam, text: string, where:
   const flag = `--${flagName(name, p)}`;
   if (p.type === 'choice') return checkValue(name, p, text.trim(), where);
   if (p.type === 'layers') {
-    const parts = text.trim() === '' ? [] : text.split(',');
+    const parts = text.trim() === '' || text.trim() === 'none' ? [] : text.split(',');
     if (!parts.every((s) => /^\s*\d+\s*$/.test(s))) throw new Error(`${where}: ${flag} takes comma-separated layer widths like 360,200,80 (got '${text}')`);
     return checkValue(name, p, parts.map(Number), where);
   }
@@ -122,11 +122,17 @@ export function parseFlagValue(name: string, p: HyperParam, text: string, where:
   return checkValue(name, p, Number(text), where);
 }
 
+/** A value as a flag takes it: 360,200,80, and `none` for no layers. */
+export function flagText(v: HyperValue): string {
+  if (!Array.isArray(v)) return String(v);
+  return v.length === 0 ? 'none' : v.join(',');
+}
+
 /** Help lines of a schema, aligned like the rest of the CLI's help. */
 export function hyperHelp(schema: HyperSchema, indent = '  '): string[] {
   return Object.entries(schema).map(([name, p]) => {
-    const shown = Array.isArray(p.default) ? p.default.join(',') : String(p.default);
-    const arg = p.type === 'layers' ? 'W,W,...' : p.type === 'integer' ? 'N' : p.type === 'choice' ? (p.choices ?? []).join('|') : 'X';
+    const shown = flagText(p.default);
+    const arg = p.type === 'layers' ? (p.min === 0 ? 'W,W,...|none' : 'W,W,...') : p.type === 'integer' ? 'N' : p.type === 'choice' ? (p.choices ?? []).join('|') : 'X';
     const left = `${indent}--${flagName(name, p)} ${arg}`;
     return left.length < 27 ? `${left.padEnd(27)}${p.help} (default ${shown})` : `${left}\n${' '.repeat(27)}${p.help} (default ${shown})`;
   });

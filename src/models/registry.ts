@@ -4,6 +4,7 @@
  */
 import type { AnyModelDef } from './definition.js';
 import { AMAN } from './kinds/aman.js';
+import { CROSS_STITCH } from './kinds/cross-stitch.js';
 import { BASE } from './kinds/base.js';
 import { DIVISION } from './kinds/division.js';
 import { ESMM } from './kinds/esmm.js';
@@ -21,6 +22,7 @@ import { UNBIAS } from './kinds/unbias.js';
 export const MODELS: readonly AnyModelDef[] = [
   ESMM, BASE, AMAN, OVERSAMPLING, UNBIAS, DIVISION, ESMM_NS,
   SHARED_BOTTOM, MMOE, PLE, AITM, ESCM2_IPS, ESCM2_DR, DCMT,
+  CROSS_STITCH,
 ];
 
 /** A model kind's name (the --model value). */

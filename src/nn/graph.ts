@@ -49,11 +49,14 @@ export interface Initializer {
 
 /**
  * How a parameter starts. He uniform U(±√(6/fanIn)) for layers followed by a ReLU, Glorot uniform
- * U(±√(6/(fanIn + fanOut))) otherwise (Keras' dense default), zeros for biases.
+ * U(±√(6/(fanIn + fanOut))) otherwise (Keras' dense default), zeros for biases; `values`: exactly
+ * these values, row-major, one per element (a cross-stitch unit's near-identity matrix). Only the
+ * two uniform kinds draw from the model's random generator.
  */
 export type ParamInit =
   | { kind: 'zeros' }
   | { kind: 'constant'; value: number }
+  | { kind: 'values'; values: readonly number[] }
   | { kind: 'he-uniform'; fanIn: number }
   | { kind: 'glorot-uniform'; fanIn: number; fanOut: number };
 
@@ -213,6 +216,11 @@ export class GraphBuilder {
    */
   param(name: string, dims: readonly number[], init: ParamInit): string {
     if (!dims.every((d) => Number.isInteger(d) && d >= 1)) throw new Error(`parameter '${name}': dims ${formatShape(dims)} must be positive integers`);
+    if (init.kind === 'values') {
+      const size = dims.reduce((a, d) => a * d, 1);
+      if (init.values.length !== size || !init.values.every(Number.isFinite))
+        throw new Error(`parameter '${name}' ${formatShape(dims)} needs ${size} finite initial values (got ${init.values.length}: ${init.values.join(', ')})`);
+    }
     this.params.push({ name, dims: [...dims], init });
     const baked = this.bake?.get(name);
     if (!baked) return this.input(name, dims);

@@ -1,9 +1,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSpec } from '../features/spec.js';
-import { CvrModel } from '../models/cvr-model.js';
+import { CvrModel, resolveModel } from '../models/cvr-model.js';
 import { MODEL_KINDS, type ModelKind } from '../models/registry.js';
 import { prepareSplit } from '../data/cache/prepare.js';
 import { predictAll } from '../train/predict-all.js';
@@ -62,17 +62,12 @@ test('a model.json with bad hyper-parameters is refused with the file and the pr
   }
 });
 
-test('models saved by esmm-ts 0.1 (model.json version 1) load and predict exactly what they predicted then', async () => {
-  // fixtures/models-v1: one small model of each of the seven kinds, trained and saved by 0.1 with
-  // hidden 8,4 and dropout 0.1, and the predictions `esmm predict` (weights baked in: predict mode)
-  // wrote for the test split then.
-  const root = join(packageRoot(), 'fixtures', 'models-v1');
-  const test = await prepareSplit({ dataDir: join(root, 'data'), split: 'test', cacheDir: join(dir, 'v1-cache') });
-  for (const kind of ['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'unbias', 'division']) {
+/** Loads each of `kinds` from `root` and checks it predicts `<kind>.predictions.csv` bit for bit. */
+async function predictsAsSaved(root: string, kinds: readonly string[], check: (kind: string, modelDir: string) => void): Promise<void> {
+  const test = await prepareSplit({ dataDir: join(packageRoot(), 'fixtures', 'models-v1', 'data'), split: 'test', cacheDir: join(dir, 'v1-cache') });
+  for (const kind of kinds) {
     const modelDir = join(root, kind);
-    const manifest = readManifest(modelDir);
-    assert.equal(manifest.version, 2, kind);
-    assert.deepEqual(manifest.hyper.hidden, [8, 4], kind);
+    check(kind, modelDir);
     const model = await loadModel(modelDir, { threads: 1, mode: 'predict' });
     try {
       const got: string[] = [];
@@ -81,11 +76,44 @@ test('models saved by esmm-ts 0.1 (model.json version 1) load and predict exactl
       }, { quiet: true, embeddingThreads: false });
       const want = readFileSync(join(root, `${kind}.predictions.csv`), 'utf8').trim().split('\n').slice(1).map((line) => line.split(',').slice(1).join());
       assert.equal(got.length, want.length, kind);
-      assert.deepEqual(got, want, `${kind}: predictions differ from the ones the 0.1 release made`);
+      assert.deepEqual(got, want, `${kind}: predictions differ from the ones made when it was saved`);
     } finally {
       await model.release();
     }
   }
+}
+
+test('models saved by esmm-ts 0.1 (model.json version 1) load and predict exactly what they predicted then', async () => {
+  // fixtures/models-v1: one small model of each of the seven kinds, trained and saved by 0.1 with
+  // hidden 8,4 and dropout 0.1, and the predictions `esmm predict` (weights baked in: predict mode)
+  // wrote for the test split then.
+  const kinds = ['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'unbias', 'division'];
+  await predictsAsSaved(join(packageRoot(), 'fixtures', 'models-v1'), kinds, (kind, modelDir) => {
+    const manifest = readManifest(modelDir);
+    assert.equal(manifest.version, 2, kind);
+    assert.deepEqual(manifest.hyper.hidden, [8, 4], kind);
+  });
+});
+
+test('multi-task models whose model.json records every option load as the model with the options it reads, and predict exactly what they did', async () => {
+  // fixtures/models-v2-every-option: one small model of each multi-task kind, saved when model.json
+  // recorded every backbone's and objective's option, and its predictions then.
+  const root = join(packageRoot(), 'fixtures', 'models-v2-every-option');
+  const kinds = ['shared-bottom', 'mmoe', 'ple', 'aitm', 'escm2-ips', 'escm2-dr', 'dcmt'];
+  await predictsAsSaved(root, kinds, (kind, modelDir) => {
+    const recorded = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')).hyper as Record<string, unknown>;
+    assert.ok('alpha' in recorded && 'bottom' in recorded, `${kind}: the fixture records every option`);
+    const manifest = readManifest(modelDir);
+    const fresh = resolveModel({ kind, spec: defaultSpec(), hyper: { tower: [8, 4], dropout: 0.1, ...(kind === 'shared-bottom' ? { bottom: [8] } : {}) }, seed: 3 });
+    assert.deepEqual(manifest.hyper, fresh.config.hyper, `${kind}: the options it reads, as a model saved now records them`);
+  });
+  // An option its parts do not read, at another value than its default, was never written: refused.
+  const out = join(dir, 'every-option-edited');
+  cpSync(join(root, 'mmoe'), out, { recursive: true });
+  const path = join(out, 'model.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...manifest, hyper: { ...manifest.hyper, bottom: [8] } }));
+  await assert.rejects(loadModel(out), /--bottom does nothing with --backbone mmoe --objective independent/);
 });
 
 test('every kind saves and loads through model.json version 2', async () => {

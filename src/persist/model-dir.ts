@@ -4,10 +4,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseSpec } from '../features/spec.js';
 import { CvrModel, type ModelConfig } from '../models/cvr-model.js';
 import type { DenseNetMode } from '../models/dense-net.js';
-import type { HyperRecord } from '../models/hyper.js';
+import { resolveHyper, type HyperRecord } from '../models/hyper.js';
 import { componentTensors, denseParams, restoreComponent } from '../models/model-tensors.js';
 import { modelDef } from '../models/registry.js';
-import { writeFileDurable } from '../util/durable-fs.js';
+import { fsyncPath, writeFileDurable } from '../util/durable-fs.js';
 import { packageRoot } from '../util/paths.js';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.js';
 
@@ -22,7 +22,9 @@ import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file
  *
  * Version 1 (esmm-ts 0.1) recorded the towers as `shape` {inputDim, hidden, dropout} and the
  * baselines' options as `sampling`; its weights are laid out as version 2's, so it loads as the
- * model with those hyper-parameters.
+ * model with those hyper-parameters. Version 2 files written before a kind recorded only the
+ * options it reads hold every backbone's and objective's option of a multi-task kind; they load
+ * as the same model (readOptions).
  */
 export const MODEL_FORMAT = 'esmm-model';
 export const MODEL_FORMAT_VERSION = 2;
@@ -32,7 +34,7 @@ export interface ModelManifest {
   version: number;
   kind: string;
   seed: number;
-  /** Every hyper-parameter of the kind (models/kinds/<kind>.ts declares them). */
+  /** Every hyper-parameter the kind reads (models/kinds/<kind>.ts declares them; ModelDef.reads). */
   hyper: HyperRecord;
   spec: unknown;
   components: { name: string; weights: string }[];
@@ -100,7 +102,27 @@ export function readManifest(dir: string): ModelManifest {
   const manifest = m as unknown as ModelManifest;
   if (typeof manifest.hyper !== 'object' || manifest.hyper === null || Array.isArray(manifest.hyper))
     throw new Error(`${path}: "hyper" must be an object of the model's hyper-parameters`);
-  return manifest;
+  return { ...manifest, hyper: readOptions(manifest.kind, manifest.hyper) };
+}
+
+/**
+ * The recorded options less those the kind does not read at its recorded values and that hold
+ * their default: a multi-task kind's model.json once recorded every backbone's and objective's
+ * option, at its default where its parts did not read it (another value was refused). Any other
+ * record is returned as it is, for loading to check (an unknown kind or a bad value fails there,
+ * saying why).
+ */
+function readOptions(kind: string, recorded: HyperRecord): HyperRecord {
+  let def, values;
+  try {
+    def = modelDef(kind);
+    values = resolveHyper(def.hyper, recorded, kind);
+  } catch {
+    return recorded;
+  }
+  const read = def.reads?.(values) ?? Object.keys(def.hyper);
+  const unreadDefault = (name: string) => !read.includes(name) && JSON.stringify(recorded[name]) === JSON.stringify(def.hyper[name]?.default);
+  return Object.fromEntries(Object.entries(recorded).filter(([name]) => !unreadDefault(name)));
 }
 
 /** A version 1 manifest as version 2: `shape` and `sampling` become the kind's hyper-parameters. */
@@ -155,6 +177,19 @@ export async function loadModel(dir: string, opts: { threads?: number; mode?: De
     throw e;
   }
   return model;
+}
+
+/**
+ * Adds the metrics of a split to a saved model's model.json (`metrics[name]`): written to a sibling
+ * file and renamed over it, so model.json is always whole.
+ */
+export function recordMetrics(dir: string, name: string, value: unknown): void {
+  const path = join(dir, 'model.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as ModelManifest;
+  const tmp = join(dir, `.model.json.tmp-${process.pid}`);
+  writeFileDurable(tmp, JSON.stringify({ ...manifest, metrics: { ...manifest.metrics, [name]: value } }, null, 2) + '\n');
+  renameSync(tmp, path);
+  fsyncPath(dir);
 }
 
 /** Versions recorded with every model, so a result can be traced to the code that made it. */

@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import { MODELS, modelDef, type ModelKind } from '../../models/registry.js';
 import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
 import { displayName } from '../../experiment/paper.js';
-import { flagName, resolveHyper } from '../../models/hyper.js';
+import { resolveOptions } from '../../models/definition.js';
+import { flagName } from '../../models/hyper.js';
 import { describeSplitFiles, missingSplitMessage } from '../../data/formats/split-files.js';
 import { KNOB_GRIDS, LR_GRID, SELECTION_METRIC } from '../../experiment/grids.js';
 import { buildResults, fieldMetricsTable, formatValue, markdownTable, protocolMarkdown, tableNotes, textTableMarkdown } from '../../experiment/results.js';
@@ -197,7 +198,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     models: kinds,
     runs,
     seed,
-    hyper: Object.fromEntries(kinds.map((k) => [k, resolveHyper(modelDef(k).hyper, hyper[k] ?? {}, `--model ${k}`)])),
+    hyper: Object.fromEntries(kinds.map((k) => [k, resolveOptions(modelDef(k), hyper[k] ?? {}, `--model ${k}`).record])),
     training,
     ...(stopping
       ? {

@@ -4,7 +4,7 @@ import { describeSplitFiles, missingSplitMessage } from '../../data/formats/spli
 import { CvrModel } from '../../models/cvr-model.js';
 import { MODEL_KINDS } from '../../models/registry.js';
 import { OPTIMIZER_KINDS } from '../../optim/kernels.js';
-import { saveModel } from '../../persist/model-dir.js';
+import { loadModel, recordMetrics, saveModel } from '../../persist/model-dir.js';
 import { CheckpointStore } from '../../train/checkpoint.js';
 import { evaluateModel } from '../../train/evaluate.js';
 import { SHUFFLE_MODES } from '../../train/shuffle.js';
@@ -38,7 +38,8 @@ ${modelKindsHelp('                             ')}
   --threads T              onnxruntime threads (default 2); with 2 or more, the embedding side
                            (pooling, its backward, sparse Adam) also runs on 2 threads
   --split NAME             split to train on (default train)
-  --eval-split NAME        evaluate on this split afterwards and record the metrics in the model
+  --eval-split NAME        evaluate the saved model on this split afterwards, as esmm evaluate
+                           does, and record the metrics in it
   --cache-dir DIR          where prepared caches go (default DIR/.esmm-cache)
   --format auto|aliccp|paddlerec|csv
   --strict                 stop at the first bad input line instead of counting it
@@ -147,10 +148,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
       train_seconds: result.seconds,
       components: result.components,
     };
-    if (evalSplit) {
-      const evalData = await loadSplit(v, dataDir, evalSplit, cmd);
-      metrics[evalSplit] = await evaluateModel(model, evalData, { quiet, embeddingThreads: threads >= 2 });
-    }
     try {
       saveModel(model, out, {
         training: { ...training, ...(stopping ? { earlyStopping: stopping } : {}), model: kind, data: dataDir, split: split.split, format: split.format },
@@ -166,9 +163,24 @@ export async function trainCommand(argv: string[]): Promise<void> {
       `saved ${kind} model to ${out}: ${result.samples} samples in ${result.seconds.toFixed(1)}s` +
         ` (${Math.round(result.samplesPerSecond)} samples/s)\n`,
     );
-    if (evalSplit) process.stdout.write(JSON.stringify(metrics[evalSplit], null, 2) + '\n');
   } finally {
     await model.release();
+  }
+  if (evalSplit) {
+    // The saved model as `esmm evaluate` runs it: loaded for prediction, its weights baked into the
+    // graphs. The training graphs are fed the weights instead, and onnxruntime computes a layer
+    // with baked (pre-packed) weights in another order, so their float32 predictions can differ
+    // in the last bits, and an AUC over them in about the 7th digit.
+    const evalData = await loadSplit(v, dataDir, evalSplit, cmd);
+    const saved = await loadModel(out, { threads, mode: 'predict' });
+    let result;
+    try {
+      result = await evaluateModel(saved, evalData, { quiet, embeddingThreads: threads >= 2 });
+    } finally {
+      await saved.release();
+    }
+    recordMetrics(out, evalSplit, result);
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   }
 }
 

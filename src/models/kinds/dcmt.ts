@@ -13,5 +13,5 @@ export const DCMT = multiTaskModel({
   title: 'DCMT',
   summary: 'factual and counterfactual CVR towers with a counterfactual constraint (Zhu et al. 2023)',
   source: '(Zhu et al., ICDE 2023, as restated by NISE, RecSys 2024; clip and λ unverified.)',
-  defaults: { backbone: 'towers', objective: 'dcmt', tower: DEFAULT_HIDDEN, cvrWeight: 1, ctcvrWeight: 1 },
+  defaults: { backbone: 'towers', objective: 'dcmt', tower: DEFAULT_HIDDEN, options: { cvrWeight: 1, ctcvrWeight: 1 } },
 });

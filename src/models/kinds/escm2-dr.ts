@@ -12,5 +12,5 @@ export const ESCM2_DR = multiTaskModel({
   title: 'ESCM²-DR',
   summary: 'ESMM plus the doubly robust counterfactual CVR loss and an imputation tower (Wang et al. 2022)',
   source: '(Wang et al., SIGIR 2022; λc, λg and the clip from PaddleRec\'s escm2.)',
-  defaults: { backbone: 'towers', objective: 'escm2-dr', tower: DEFAULT_HIDDEN, cvrWeight: 0.5, ctcvrWeight: 0.5 },
+  defaults: { backbone: 'towers', objective: 'escm2-dr', tower: DEFAULT_HIDDEN, options: { cvrWeight: 0.5, ctcvrWeight: 0.5 } },
 });

@@ -12,5 +12,5 @@ export const ESCM2_IPS = multiTaskModel({
   title: 'ESCM²-IPS',
   summary: 'ESMM plus the inverse-propensity-weighted counterfactual CVR loss (Wang et al. 2022)',
   source: '(Wang et al., SIGIR 2022; λc, λg and the clip from PaddleRec\'s escm2.)',
-  defaults: { backbone: 'towers', objective: 'escm2-ips', tower: DEFAULT_HIDDEN, cvrWeight: 0.5, ctcvrWeight: 0.5 },
+  defaults: { backbone: 'towers', objective: 'escm2-ips', tower: DEFAULT_HIDDEN, options: { cvrWeight: 0.5, ctcvrWeight: 0.5 } },
 });

@@ -11,5 +11,5 @@ export const MMOE = multiTaskModel({
   title: 'MMoE',
   summary: 'experts with a softmax gate per task, a CTR and a CTCVR tower (Ma et al. 2018, KDD)',
   source: '(Ma et al., KDD 2018; defaults of torch-rechub\'s Ali-CCP example.)',
-  defaults: { backbone: 'mmoe', objective: 'independent', experts: 8, expert: [16], tower: [8] },
+  defaults: { backbone: 'mmoe', objective: 'independent', tower: [8], options: { experts: 8, expert: [16] } },
 });

@@ -11,5 +11,5 @@ export const PLE = multiTaskModel({
   title: 'PLE',
   summary: 'progressive layered extraction: task and shared experts per level (Tang et al. 2020); --levels 1 is CGC',
   source: '(Tang et al., RecSys 2020; two levels as on Ali-CCP in the paper, expert counts and sizes from torch-rechub\'s example.)',
-  defaults: { backbone: 'ple', objective: 'independent', levels: 2, taskExperts: 2, sharedExperts: 1, expert: [16], tower: [8] },
+  defaults: { backbone: 'ple', objective: 'independent', tower: [8], options: { levels: 2, taskExperts: 2, sharedExperts: 1, expert: [16] } },
 });

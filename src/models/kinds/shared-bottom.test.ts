@@ -13,14 +13,14 @@ const HYPER = { bottom: [4, 3], tower: [3], dropout: 0.2 };
 const SPEC = { format: 'esmm-feature-spec', version: 1, embeddingDim: INPUT, tables: [{ name: 't', buckets: 8 }], fields: [{ name: 'f', table: 't', pooling: 'sum', weighted: false }] } as const;
 const component = () => resolveModel({ kind: 'shared-bottom', spec: SPEC as never, hyper: HYPER, seed: 1 }).components[0]!;
 
-/** Params with non-zero biases, masks, x and labels, in float64. */
+/** Params moved off their initial values, masks, x and labels, in float64. */
 function feeds(seed: number): DoubleFeeds {
   const rng = new Rng(seed);
   const c = component();
   const out: DoubleFeeds = {};
   for (const [name, p] of initParams(paramDecls(c.dense, INPUT), rng)) {
-    const data = Float64Array.from(p.data);
-    if (p.dims.length === 1) for (let i = 0; i < data.length; i++) data[i] = 0.2 * (rng.next() - 0.5);
+    // Every parameter moved off its initial values (biases off zero), so a mis-indexed one shows.
+    const data = Float64Array.from(p.data, (v) => v + 0.2 * (rng.next() - 0.5));
     out[name] = { data, dims: p.dims };
   }
   for (const d of buildDenseGraph(c.dense, INPUT, { training: true }).dropouts) {

@@ -18,5 +18,5 @@ export const SHARED_BOTTOM = multiTaskModel({
   title: 'Shared-Bottom',
   summary: 'a shared MLP, then a CTR tower and a CTCVR tower; pCVR = pCTCVR / pCTR (the anchors\' multi-task baseline)',
   source: '(Caruana 1997; defaults of DeepCTR\'s Shared_Bottom.)',
-  defaults: { backbone: 'shared-bottom', objective: 'independent', bottom: [128, 128], tower: [64, 32] },
+  defaults: { backbone: 'shared-bottom', objective: 'independent', tower: [64, 32], options: { bottom: [128, 128] } },
 });

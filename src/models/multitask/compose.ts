@@ -1,42 +1,22 @@
 /**
- * A multi-task model: a backbone (backbones.ts), one tower per task, and an objective
- * (objectives.ts), as one component over shared embeddings. The named kinds (mmoe, ple, aitm,
- * escm2-ips, escm2-dr, dcmt, shared-bottom) are presets of `--backbone` and `--objective` and of
- * the sizes their reference implementations use; any backbone goes with any objective.
+ * A multi-task model: a backbone, one tower per task, and an objective (the entries of parts.ts),
+ * as one component over shared embeddings. The named kinds (mmoe, ple, aitm, escm2-ips, escm2-dr,
+ * dcmt, shared-bottom, ...) are presets of `--backbone` and `--objective` and of the sizes their
+ * reference implementations use; any backbone goes with any objective.
  *
- * Parameters: the backbone's (bottom.*, expert<i>.*, gate.<task>.*, ple<l>.*), each task's tower
- * `<task>.w<i>/b<i>` (its hidden layers, then its logit layer), and the objective's (aitm.*).
+ * A kind's options are its choices, the towers' shape, and the options of every backbone and
+ * objective merged from their entries (an option two parts read is one declaration they share).
+ * It reads, records and shows those of its chosen backbone and objective only, and refuses the
+ * others when given, naming the parts that read them.
+ *
+ * Parameters: the backbone's (bottom.*, expert<i>.*, gate.<task>.*, ple<l>.*, ...), each task's
+ * tower `<task>.w<i>/b<i>` (its hidden layers, then its logit layer), and the objective's (aitm.*).
  */
 import { fromComponent } from '../combine.js';
 import { defineModel, type AnyModelDef } from '../definition.js';
-import { choice, dropoutRate, flagName, integer, layers, real, type HyperValues } from '../hyper.js';
+import { choice, dropoutRate, flagName, layers, type HyperParam, type HyperSchema, type HyperValue, type HyperValues } from '../hyper.js';
 import { mlp } from '../layers.js';
-import { BACKBONES, BACKBONE_OPTIONS, buildBackbone, type BackboneName } from './backbones.js';
-import { OBJECTIVES, OBJECTIVE_OPTIONS, OBJECTIVE_TASKS, buildHeads, buildLoss, type ObjectiveName } from './objectives.js';
-
-/** The options of every multi-task model, with a preset's defaults. */
-function multiTaskHyper(d: Preset['defaults']) {
-  return {
-    backbone: choice(BACKBONES, d.backbone, 'what the task towers read: x itself, a shared MLP, MMoE experts, or PLE levels'),
-    objective: choice(OBJECTIVES, d.objective, 'what the towers learn and how pCVR is made (docs/models.md)'),
-    tower: layers(d.tower, 'hidden layer sizes of each task tower', { allowEmpty: true }),
-    dropout: dropoutRate('dropout after each hidden layer (bottom, experts, towers)'),
-    bottom: layers(d.bottom ?? [128, 128], 'shared-bottom backbone: the shared MLP layer sizes'),
-    experts: integer(d.experts ?? 8, 'mmoe backbone: number of experts', { min: 1, max: 256 }),
-    expert: layers(d.expert ?? [16], 'mmoe and ple backbones: each expert MLP\'s layer sizes'),
-    levels: integer(d.levels ?? 2, 'ple backbone: extraction levels (1 is CGC)', { min: 1, max: 8 }),
-    taskExperts: integer(d.taskExperts ?? 2, 'ple backbone: experts of each task per level', { min: 1, max: 64 }),
-    sharedExperts: integer(d.sharedExperts ?? 1, 'ple backbone: shared experts per level', { min: 1, max: 64 }),
-    cvrWeight: real(d.cvrWeight ?? 0.5, 'escm2 / dcmt: weight of the counterfactual CVR loss (λc, w_cvr)', { min: 0, max: 100 }),
-    ctcvrWeight: real(d.ctcvrWeight ?? 0.5, 'escm2 / dcmt: weight of the CTCVR loss (λg, w_ctcvr)', { min: 0, max: 100 }),
-    ipsClip: real(15, 'escm2: the largest inverse propensity 1/pCTR', { min: 1, max: 1e6 }),
-    propensityClip: real(0.05, 'dcmt: pCTR clipped to [c, 1 - c] as the propensity', { min: 0, max: 0.5, minInclusive: false }),
-    constraintWeight: real(0.001, 'dcmt: weight λ of the counterfactual constraint |1 - (r + r*)|', { min: 0, max: 100 }),
-    alpha: real(0.6, 'aitm: weight of the behavioural expectation calibrator', { min: 0, max: 100 }),
-  } as const;
-}
-
-type MultiTaskHyper = HyperValues<ReturnType<typeof multiTaskHyper>>;
+import { BACKBONES, BACKBONE_NAMES, OBJECTIVES, OBJECTIVE_NAMES, backboneOf, objectiveOf, type BackboneName, type ObjectiveName } from './parts.js';
 
 export interface Preset {
   kind: string;
@@ -48,87 +28,116 @@ export interface Preset {
     backbone: BackboneName;
     objective: ObjectiveName;
     tower: readonly number[];
-    bottom?: readonly number[];
-    experts?: number;
-    expert?: readonly number[];
-    levels?: number;
-    taskExperts?: number;
-    sharedExperts?: number;
-    cvrWeight?: number;
-    ctcvrWeight?: number;
+    /** Defaults of its backbone's and objective's options where the preset's source differs from the entry's. */
+    options?: Readonly<Record<string, HyperValue>>;
   };
   paper?: { cvr: readonly [number, number]; ctcvr: readonly [number, number] };
 }
 
-/** Options that only some backbones or objectives read. */
-const PART_OPTIONS = new Set<string>([...Object.values(BACKBONE_OPTIONS).flat(), ...Object.values(OBJECTIVE_OPTIONS).flat()]);
+/** The options every multi-task kind reads, whatever its parts. */
+function sharedHyper(d: Preset['defaults']) {
+  return {
+    backbone: choice(BACKBONE_NAMES, d.backbone, 'what the task towers read (docs/models.md)'),
+    objective: choice(OBJECTIVE_NAMES, d.objective, 'what the towers learn and how pCVR is made (docs/models.md)'),
+    tower: layers(d.tower, 'hidden layer sizes of each task tower', { allowEmpty: true }),
+    dropout: dropoutRate('dropout after each hidden layer (backbone, towers)'),
+  } as const;
+}
+const SHARED_OPTIONS = Object.keys(sharedHyper({ backbone: 'towers', objective: 'esmm', tower: [] }));
+
+type MultiTaskSchema = ReturnType<typeof sharedHyper> & HyperSchema;
+type MultiTaskHyper = HyperValues<MultiTaskSchema>;
+
+/** The parts that read each option, as flags: option name → ['--backbone mmoe', ...]. */
+const READERS = new Map<string, string[]>();
+/** Every part's option, declared once (two parts that read one option share its declaration). */
+const PART_OPTIONS: Record<string, HyperParam> = {};
+for (const [flag, parts] of [['--backbone', BACKBONES], ['--objective', OBJECTIVES]] as const)
+  for (const part of parts)
+    for (const [name, p] of Object.entries(part.options)) {
+      const earlier = PART_OPTIONS[name];
+      if (earlier && earlier !== p)
+        throw new Error(`option '${name}' of ${flag} ${part.name} is declared again, unlike ${READERS.get(name)!.join(', ')}'s: parts that read one option share its declaration`);
+      if (SHARED_OPTIONS.includes(name)) throw new Error(`${flag} ${part.name} declares '${name}', which every multi-task kind has`);
+      PART_OPTIONS[name] = p;
+      READERS.set(name, [...(READERS.get(name) ?? []), `${flag} ${part.name}`]);
+    }
+
+/** The kind's options: the shared ones, then every part's, with the preset's defaults and the readers in the help. */
+function multiTaskHyper(p: Preset): MultiTaskSchema {
+  const given = p.defaults.options ?? {};
+  const readers = [...Object.keys(backboneOf(p.defaults.backbone).options), ...Object.keys(objectiveOf(p.defaults.objective).options)];
+  for (const name of Object.keys(given))
+    if (!readers.includes(name))
+      throw new Error(`preset '${p.kind}' sets '${name}', which neither --backbone ${p.defaults.backbone} nor --objective ${p.defaults.objective} reads`);
+  const parts: Record<string, HyperParam> = {};
+  for (const [name, param] of Object.entries(PART_OPTIONS))
+    parts[name] = { ...param, help: `${readersShort(name)}: ${param.help}`, ...(name in given ? { default: given[name]! } : {}) };
+  return { ...sharedHyper(p.defaults), ...parts };
+}
+
+/** The parts that read an option, for its help: '--backbone mmoe, ple'. */
+function readersShort(name: string): string {
+  const byFlag = new Map<string, string[]>();
+  for (const reader of READERS.get(name)!) {
+    const [flag, part] = reader.split(' ') as [string, string];
+    byFlag.set(flag, [...(byFlag.get(flag) ?? []), part]);
+  }
+  return [...byFlag].map(([flag, parts]) => `${flag} ${parts.join(', ')}`).join('; ');
+}
+
+/** The options values `h` read: the shared ones and those of its backbone and objective, in the schema's order. */
+function optionsRead(schema: MultiTaskSchema, h: MultiTaskHyper): string[] {
+  const read = new Set([...SHARED_OPTIONS, ...Object.keys(backboneOf(h.backbone).options), ...Object.keys(objectiveOf(h.objective).options)]);
+  return Object.keys(schema).filter((name) => read.has(name));
+}
 
 export function multiTaskModel(p: Preset): AnyModelDef {
-  const hyper = multiTaskHyper(p.defaults);
+  const hyper = multiTaskHyper(p);
   return defineModel({
     kind: p.kind,
     title: p.title,
     summary: p.summary,
     hyper,
-    describe: (h) => `${describeParts(h)} ${p.source}`,
-    validate: (h, given) => {
-      const used = new Set<string>([...BACKBONE_OPTIONS[h.backbone], ...OBJECTIVE_OPTIONS[h.objective]]);
-      // An option counts as set when it differs from its default: model.json records every
-      // option, so a loaded model gives them all.
-      const isDefault = (name: string) => JSON.stringify(given[name]) === JSON.stringify(hyper[name as keyof typeof hyper].default);
-      for (const name of Object.keys(given))
-        if (PART_OPTIONS.has(name) && !used.has(name) && !isDefault(name))
-          throw new Error(
-            `--${flagName(name, hyper[name as keyof typeof hyper])} does nothing with --backbone ${h.backbone} --objective ${h.objective}: ` +
-              `${name} is read by ${readers(name)}`,
-          );
-      if (h.objective === 'aitm' && h.tower.length === 0)
-        throw new Error('--objective aitm transfers the click tower\'s last hidden layer: give the towers at least one layer (--tower)');
+    reads: (h) => optionsRead(hyper, h),
+    describe: (h) => {
+      const backbone = backboneOf(h.backbone).describe(h);
+      return `${backbone} (towers ${h.tower.join('-') || 'linear'}); ${objectiveOf(h.objective).describe(h)}. ${p.source}`;
     },
-    components: (h) => [
-      {
-        name: p.kind,
-        embeddingCopies: 1,
-        filter: 'all',
-        sampling: { kind: 'none' },
-        signature: { arch: 'multi-task', ...h },
-        dense: {
-          forward: (g, x) => {
-            const tasks = OBJECTIVE_TASKS[h.objective];
-            const backbone = buildBackbone(h.backbone, g, x, tasks, h);
-            const reps = Object.fromEntries(tasks.map((t) => [t, mlp(g, t, backbone.inputs[t]!, h.tower, h.dropout)]));
-            const heads = buildHeads(h.objective, g, reps, h.tower.length, h);
-            return { ...heads, ...backbone.inspect };
+    validate: (h, given) => {
+      const read = optionsRead(hyper, h);
+      for (const name of Object.keys(given))
+        if (READERS.has(name) && !read.includes(name))
+          throw new Error(
+            `--${flagName(name, hyper[name]!)} does nothing with --backbone ${h.backbone} --objective ${h.objective}: ` +
+              `${name} is read by ${READERS.get(name)!.join(', ')}`,
+          );
+      objectiveOf(h.objective).validate?.(h.tower);
+    },
+    components: (h) => {
+      const backbone = backboneOf(h.backbone);
+      const objective = objectiveOf(h.objective);
+      return [
+        {
+          name: p.kind,
+          embeddingCopies: 1,
+          filter: 'all',
+          sampling: { kind: 'none' },
+          signature: { arch: 'multi-task', ...Object.fromEntries(optionsRead(hyper, h).map((name) => [name, h[name]])) },
+          dense: {
+            forward: (g, x) => {
+              const tasks = objective.tasks;
+              const out = backbone.build(g, x, tasks, h);
+              const reps = Object.fromEntries(tasks.map((t) => [t, mlp(g, t, out.inputs[t]!, h.tower, h.dropout)]));
+              const heads = objective.heads(g, reps, h.tower.length, h);
+              return { ...heads, ...out.inspect };
+            },
+            loss: (g, v) => objective.loss(g, v, h).total,
           },
-          loss: (g, v) => buildLoss(h.objective, g, v, h).total,
         },
-      },
-    ],
+      ];
+    },
     combine: () => fromComponent(p.kind),
     ...(p.paper ? { paper: p.paper } : {}),
   });
-}
-
-function readers(option: string): string {
-  const b = BACKBONES.filter((n) => (BACKBONE_OPTIONS[n] as readonly string[]).includes(option)).map((n) => `--backbone ${n}`);
-  const o = OBJECTIVES.filter((n) => (OBJECTIVE_OPTIONS[n] as readonly string[]).includes(option)).map((n) => `--objective ${n}`);
-  return [...b, ...o].join(', ');
-}
-
-function describeParts(h: MultiTaskHyper): string {
-  const backbone = {
-    towers: 'shared embeddings, one tower per task',
-    'shared-bottom': `a shared MLP (${h.bottom.join('-')}) under one tower per task`,
-    mmoe: `MMoE: ${h.experts} experts (${h.expert.join('-')}) and a softmax gate per task`,
-    ple: `PLE: ${h.levels} level${h.levels > 1 ? 's' : ''} of ${h.taskExperts} task and ${h.sharedExperts} shared experts (${h.expert.join('-')})`,
-  }[h.backbone];
-  const objective = {
-    independent: 'a CTR head and a CTCVR head over all impressions; pCVR = min(1, pCTCVR / pCTR)',
-    esmm: 'ESMM\'s objective: pCTCVR = pCTR × pCVR, loss on CTR and CTCVR',
-    'escm2-ips': `ESMM's objective plus the IPS counterfactual CVR loss (λc ${h.cvrWeight}, λg ${h.ctcvrWeight}, 1/pCTR ≤ ${h.ipsClip})`,
-    'escm2-dr': `ESMM's objective plus the doubly robust CVR loss and its imputation tower (λc ${h.cvrWeight}, λg ${h.ctcvrWeight})`,
-    dcmt: `factual and counterfactual CVR towers with propensity-weighted losses and the constraint λ ${h.constraintWeight}`,
-    aitm: `click then purchase with the attention transfer and the calibrator (α ${h.alpha})`,
-  }[h.objective];
-  return `${backbone} (towers ${h.tower.join('-') || 'linear'}); ${objective}.`;
 }

@@ -8,8 +8,10 @@ import { Rng } from '../../util/rng.js';
 import { resolveModel } from '../cvr-model.js';
 import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
 import type { DenseArch } from '../definition.js';
-import { buildLoss, OBJECTIVES, type ObjectiveName, type ObjectiveOptions } from './objectives.js';
-import { oneFieldSpec, labelFeeds } from '../../test-support/dense-feeds.js';
+import type { HyperSchema } from '../hyper.js';
+import type { PartOptions } from './part.js';
+import { OBJECTIVE_NAMES, objectiveOf, type ObjectiveName } from './parts.js';
+import { labelFeeds, oneFieldSpec } from '../../test-support/dense-feeds.js';
 
 /**
  * Where each loss term's gradient may flow, measured on the built graph: for every objective, a
@@ -46,10 +48,10 @@ function resolved(objective: ObjectiveName) {
 function termArch(objective: ObjectiveName, term: string): DenseArch {
   const r = resolved(objective);
   const dense = r.components[0]!.dense;
-  const options = r.config.hyper as unknown as ObjectiveOptions;
+  const options = r.config.hyper as PartOptions<HyperSchema>;
   return {
     forward: dense.forward,
-    loss: (g, v) => buildLoss(objective, g, v, options).terms[term] ?? assert.fail(`${objective} has no loss term '${term}'`),
+    loss: (g, v) => objectiveOf(objective).loss(g, v, options).terms[term] ?? assert.fail(`${objective} has no loss term '${term}'`),
   };
 }
 
@@ -96,13 +98,13 @@ async function reachedGroups(objective: ObjectiveName, term: string): Promise<st
 }
 
 test('every objective is in the table, with exactly the loss terms it builds', () => {
-  assert.deepEqual([...OBJECTIVES].sort(), Object.keys(EXPECTED).sort());
-  for (const objective of OBJECTIVES) {
+  assert.deepEqual([...OBJECTIVE_NAMES].sort(), Object.keys(EXPECTED).sort());
+  for (const objective of OBJECTIVE_NAMES) {
     const r = resolved(objective);
     let terms: string[] = [];
     buildDenseGraph(
       { forward: r.components[0]!.dense.forward, loss: (g, v) => {
-        const loss = buildLoss(objective, g, v, r.config.hyper as unknown as ObjectiveOptions);
+        const loss = objectiveOf(objective).loss(g, v, r.config.hyper as PartOptions<HyperSchema>);
         terms = Object.keys(loss.terms);
         return loss.total;
       } },
@@ -113,7 +115,7 @@ test('every objective is in the table, with exactly the loss terms it builds', (
   }
 });
 
-for (const objective of OBJECTIVES)
+for (const objective of OBJECTIVE_NAMES)
   for (const [term, expected] of Object.entries(EXPECTED[objective]))
     test(`${objective}: the ${term} term sends gradient to ${expected.map((t) => `${t}.*`).join(', ')} and to no other parameter`, async () => {
       const reached = await reachedGroups(objective, term);

@@ -6,10 +6,10 @@ import { OrtSession } from '../../nn/session.js';
 import { Rng } from '../../util/rng.js';
 import { resolveModel } from '../cvr-model.js';
 import { buildDenseGraph, initParams, paramDecls } from '../dense-graph.js';
+import { flagText, type HyperValue } from '../hyper.js';
 import { MODELS } from '../registry.js';
-import { OBJECTIVE_TASKS, type ObjectiveName } from './objectives.js';
-import type { BackboneName } from './backbones.js';
-import { oneFieldSpec, labelFeeds } from '../../test-support/dense-feeds.js';
+import { BACKBONES, backboneOf, objectiveOf, type BackboneName, type ObjectiveName } from './parts.js';
+import { labelFeeds, oneFieldSpec } from '../../test-support/dense-feeds.js';
 
 /**
  * Every multi-task kind, and backbones and objectives combined across the presets: the graph's
@@ -19,7 +19,8 @@ import { oneFieldSpec, labelFeeds } from '../../test-support/dense-feeds.js';
 const B = 8;
 const D = 4;
 const SPEC = oneFieldSpec(D);
-const SMALL = { tower: [3], dropout: 0.25, bottom: [4], experts: 3, expert: [4], levels: 2, taskExperts: 2, sharedExperts: 1 };
+/** Towers of one layer of 3 and dropout active; every backbone at the small sizes its entry gives. */
+const TOWER = { tower: [3], dropout: 0.25 };
 
 interface Case {
   kind: string;
@@ -31,20 +32,9 @@ interface Case {
   extremes?: true;
 }
 
-const sizesFor = (backbone: BackboneName): Record<string, unknown> => {
-  const { tower, dropout } = SMALL;
-  switch (backbone) {
-    case 'towers':
-      return { tower, dropout };
-    case 'shared-bottom':
-      return { tower, dropout, bottom: SMALL.bottom };
-    case 'mmoe':
-      return { tower, dropout, experts: SMALL.experts, expert: SMALL.expert };
-    case 'ple':
-      return { tower, dropout, levels: SMALL.levels, taskExperts: SMALL.taskExperts, sharedExperts: SMALL.sharedExperts, expert: SMALL.expert };
-  }
-};
+const sizesFor = (backbone: BackboneName): Record<string, unknown> => ({ ...TOWER, ...backboneOf(backbone).small });
 const multiTaskKinds = MODELS.filter((m) => 'backbone' in m.hyper).map((m) => m.kind);
+const SMALL: Readonly<Record<string, unknown>> = Object.assign({}, TOWER, ...BACKBONES.map((b) => b.small));
 const presetOf = (kind: string) => {
   const h = resolveModel({ kind, spec: SPEC as never, seed: 1 }).config.hyper;
   return { backbone: h.backbone as BackboneName, objective: h.objective as ObjectiveName };
@@ -56,6 +46,8 @@ const CASES: Case[] = [
   { kind: 'shared-bottom', hyper: { ...sizesFor('shared-bottom'), objective: 'escm2-dr' } },
   { kind: 'mmoe', hyper: { ...sizesFor('mmoe'), objective: 'aitm' } },
   { kind: 'aitm', hyper: { ...sizesFor('ple'), backbone: 'ple' } },
+  { kind: 'dcmt', hyper: { ...sizesFor('cross-stitch'), backbone: 'cross-stitch' } },
+  { kind: 'cross-stitch', hyper: { ...sizesFor('cross-stitch'), tower: [], stitchSelf: 0.7, stitchLrScale: 10 } },
   // Beyond the defaults: unequal weights (a swapped pair changes the loss) and clips that bind.
   { kind: 'escm2-ips', hyper: { ...sizesFor('towers'), cvrWeight: 0.3, ctcvrWeight: 0.8, ipsClip: 1.6 }, extremes: true },
   { kind: 'escm2-dr', hyper: { ...sizesFor('towers'), cvrWeight: 0.7, ctcvrWeight: 0.2, ipsClip: 1.6 }, extremes: true },
@@ -70,8 +62,9 @@ function feeds(c: Case, seed: number): DoubleFeeds {
   const dense = resolved(c).components[0]!.dense;
   const out: DoubleFeeds = {};
   for (const [name, p] of initParams(paramDecls(dense, D), rng)) {
-    const data = Float64Array.from(p.data);
-    if (p.dims.length === 1) for (let i = 0; i < data.length; i++) data[i] = 0.3 * (rng.next() - 0.5);
+    // Every parameter moved off its initial values, so that no two entries of a matrix (nor a bias
+    // and zero) are alike: a transposed or mis-indexed parameter changes the result.
+    const data = Float64Array.from(p.data, (v) => v + 0.3 * (rng.next() - 0.5));
     out[name] = { data, dims: p.dims };
   }
   for (const d of buildDenseGraph(dense, D, { training: true }).dropouts) {
@@ -112,34 +105,33 @@ function reference(c: Case, f: DoubleFeeds) {
     const out = W.dims[1]!;
     return Array.from({ length: out }, (_, j) => v.reduce((a, x, k) => a + x * W.data[k * out + j]!, b ? get(b).data[j]! : 0));
   };
+  /** Hidden layer i of `scope` for row r: ReLU, then its dropout mask. */
+  const layer = (scope: string, v: number[], i: number, r: number): number[] => {
+    const x = dense(v, `${scope}.w${i}`, `${scope}.b${i}`).map((a) => Math.max(a, 0));
+    const mask = f[`${scope}.mask${i}`];
+    return mask ? x.map((a, j) => a * mask.data[r * x.length + j]!) : x;
+  };
   const mlp = (scope: string, v: number[], n: number, r: number): number[] => {
     let x = v;
-    for (let i = 0; i < n; i++) {
-      x = dense(x, `${scope}.w${i}`, `${scope}.b${i}`).map((a) => Math.max(a, 0));
-      const mask = f[`${scope}.mask${i}`];
-      if (mask) x = x.map((a, j) => a * mask.data[r * x.length + j]!);
-    }
+    for (let i = 0; i < n; i++) x = layer(scope, x, i, r);
     return x;
   };
   const mix = (gate: number[], experts: number[][]) => experts[0]!.map((_, j) => experts.reduce((a, e, i) => a + gate[i]! * e[j]!, 0));
-  const backbone = h.backbone as BackboneName;
   const objective = h.objective as ObjectiveName;
-  const tasks = OBJECTIVE_TASKS[objective];
+  const tasks = objectiveOf(objective).tasks;
   const towerLayers = (h.tower as number[]).length;
-  const rows = [];
-  for (let r = 0; r < B; r++) {
-    const x = Array.from(get('x').data.subarray(r * D, (r + 1) * D));
-    const inputs: Record<string, number[]> = {};
-    if (backbone === 'towers') for (const t of tasks) inputs[t] = x;
-    if (backbone === 'shared-bottom') {
+  /** Each backbone's towers' inputs for row r of x, written from its paper. */
+  const BACKBONE_REFERENCES: Readonly<Record<BackboneName, (x: number[], r: number) => Record<string, number[]>>> = {
+    towers: (x) => Object.fromEntries(tasks.map((t) => [t, x])),
+    'shared-bottom': (x, r) => {
       const shared = mlp('bottom', x, (h.bottom as number[]).length, r);
-      for (const t of tasks) inputs[t] = shared;
-    }
-    if (backbone === 'mmoe') {
+      return Object.fromEntries(tasks.map((t) => [t, shared]));
+    },
+    mmoe: (x, r) => {
       const experts = Array.from({ length: h.experts as number }, (_, i) => mlp(`expert${i}`, x, (h.expert as number[]).length, r));
-      for (const t of tasks) inputs[t] = mix(softmax(dense(x, `gate.${t}.w`, `gate.${t}.b`)), experts);
-    }
-    if (backbone === 'ple') {
+      return Object.fromEntries(tasks.map((t) => [t, mix(softmax(dense(x, `gate.${t}.w`, `gate.${t}.b`)), experts)]));
+    },
+    ple: (x, r) => {
       let taskIn: Record<string, number[]> = Object.fromEntries(tasks.map((t) => [t, x]));
       let sharedIn = x;
       const n = (h.expert as number[]).length;
@@ -152,8 +144,24 @@ function reference(c: Case, f: DoubleFeeds) {
           sharedIn = mix(softmax(dense(sharedIn, `ple${l}.gate.shared.w`, `ple${l}.gate.shared.b`)), [...tasks.flatMap((t) => own[t]!), ...shared]);
         taskIn = next;
       }
-      Object.assign(inputs, taskIn);
-    }
+      return taskIn;
+    },
+    // Misra et al. 2016: after each layer of the task columns, task k reads Σ_j α_kj h_j, with
+    // α = stitchLrScale · the parameter stitch<i> (row k: task k).
+    'cross-stitch': (x, r) => {
+      let columns = tasks.map(() => x);
+      (h.columns as number[]).forEach((_, i) => {
+        const out = tasks.map((t, k) => layer(`column.${t}`, columns[k]!, i, r));
+        const alpha = get(`stitch${i}`).data;
+        columns = tasks.map((_, k) => out[0]!.map((_, j) => out.reduce((a, o, m) => a + (h.stitchLrScale as number) * alpha[k * tasks.length + m]! * o[j]!, 0)));
+      });
+      return Object.fromEntries(tasks.map((t, k) => [t, columns[k]!]));
+    },
+  };
+  const rows = [];
+  for (let r = 0; r < B; r++) {
+    const x = Array.from(get('x').data.subarray(r * D, (r + 1) * D));
+    const inputs = BACKBONE_REFERENCES[h.backbone as BackboneName](x, r);
     const reps = Object.fromEntries(tasks.map((t) => [t, mlp(t, inputs[t]!, towerLayers, r)]));
     const logit = (t: string, v = reps[t]!) => dense(v, `${t}.w${towerLayers}`, `${t}.b${towerLayers}`)[0]!;
     const o = get('click').data[r]!;
@@ -246,9 +254,20 @@ function caseFeeds(c: Case): DoubleFeeds {
   return assert.fail(`${c.kind}: no feeds with a row ${missed.join(', ')}; the case cannot test those bounds`);
 }
 
+/** A case's name: its kind and every option it sets beyond the small sizes. */
+function caseName(c: Case): string {
+  const format = (v: unknown) => flagText(v as HyperValue);
+  const given = Object.entries(c.hyper).filter(([k, v]) => !(k in SMALL) || format(v) !== format(SMALL[k]));
+  return `${c.kind}${given.map(([k, v]) => ` ${k} ${format(v)}`).join('')}`;
+}
+
+test('every case has a name of its own', () => {
+  const names = CASES.map(caseName);
+  assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
+});
+
 for (const c of CASES) {
-  const given = Object.entries(c.hyper).filter(([k]) => !(k in SMALL) || k === 'levels' && c.hyper.levels !== SMALL.levels);
-  const name = `${c.kind}${given.map(([k, v]) => ` ${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join('')}`;
+  const name = caseName(c);
   test(`${name}: forward and loss match the plain-JS reference; gradients match central differences (float64)`, async () => {
     const dense = resolved(c).components[0]!.dense;
     const graph = buildDenseGraph(dense, D, { training: true, elemType: 'double' });

@@ -27,50 +27,32 @@
  *                behavioural expectation calibrator), pCVR = min(1, pCTCVR / pCTR) (Xi et al., KDD 2021).
  *
  * Each loss is built from named terms (ObjectiveLoss.terms) so that tests can measure which
- * parameters each term reaches (multitask/gradient-reach.test.ts).
+ * parameters each term reaches (multitask/gradient-reach.test.ts). Each objective is an entry at
+ * the end of this file (part.ts: its tasks, options, description, heads and loss); parts.ts lists them.
  */
 import type { GraphBuilder } from '../../nn/graph.js';
+import { real, type HyperValues } from '../hyper.js';
 import { logitLayer, widthOf } from '../layers.js';
 import { logitCrossEntropy, probabilityCrossEntropy } from '../losses.js';
+import { defineObjective, type ObjectiveLoss, type PartContext } from './part.js';
 
-export const OBJECTIVES = ['independent', 'esmm', 'escm2-ips', 'escm2-dr', 'dcmt', 'aitm'] as const;
-export type ObjectiveName = (typeof OBJECTIVES)[number];
+type ObjectiveName = 'independent' | 'esmm' | 'escm2-ips' | 'escm2-dr' | 'dcmt' | 'aitm';
 
-export interface ObjectiveOptions {
-  cvrWeight: number;
-  ctcvrWeight: number;
-  ipsClip: number;
-  propensityClip: number;
-  constraintWeight: number;
-  alpha: number;
-  dropout: number;
-}
+/** The objectives' options, each declared once; an objective's entry lists those it reads. */
+const OPTIONS = {
+  cvrWeight: real(0.5, 'weight of the counterfactual CVR loss (λc, w_cvr)', { min: 0, max: 100 }),
+  ctcvrWeight: real(0.5, 'weight of the CTCVR loss (λg, w_ctcvr)', { min: 0, max: 100 }),
+  ipsClip: real(15, 'the largest inverse propensity 1/pCTR', { min: 1, max: 1e6 }),
+  propensityClip: real(0.05, 'pCTR clipped to [c, 1 - c] as the propensity', { min: 0, max: 0.5, minInclusive: false }),
+  constraintWeight: real(0.001, 'weight λ of the counterfactual constraint |1 - (r + r*)|', { min: 0, max: 100 }),
+  alpha: real(0.6, 'weight of the behavioural expectation calibrator', { min: 0, max: 100 }),
+} as const;
 
-/** The towers each objective trains, in order. */
-export const OBJECTIVE_TASKS: Readonly<Record<ObjectiveName, readonly string[]>> = {
-  independent: ['ctr', 'ctcvr'],
-  esmm: ['ctr', 'cvr'],
-  'escm2-ips': ['ctr', 'cvr'],
-  'escm2-dr': ['ctr', 'cvr', 'imp'],
-  dcmt: ['ctr', 'cvr', 'cvr_cf'],
-  aitm: ['ctr', 'ctcvr'],
-};
+/** What the heads and losses below read: every objective's options (each case reads its own) and the context. */
+type ObjectiveOptions = HyperValues<typeof OPTIONS> & PartContext;
 
-/** The options each objective reads (the others are refused when given). */
-export const OBJECTIVE_OPTIONS: Readonly<Record<ObjectiveName, readonly (keyof ObjectiveOptions)[]>> = {
-  independent: [],
-  esmm: [],
-  'escm2-ips': ['cvrWeight', 'ctcvrWeight', 'ipsClip'],
-  'escm2-dr': ['cvrWeight', 'ctcvrWeight', 'ipsClip'],
-  dcmt: ['cvrWeight', 'ctcvrWeight', 'propensityClip', 'constraintWeight'],
-  aitm: ['alpha'],
-};
-
-/**
- * The objective's heads over the towers' last hidden layers `reps` (one per task): returns the
- * predictions (pctr, pcvr, pctcvr), values to inspect, and the values its loss reads ('_'-named).
- */
-export function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<Record<string, string>>, layer: number, o: ObjectiveOptions): Record<string, string> {
+/** The heads of objective `name` (Objective.heads). */
+function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<Record<string, string>>, layer: number, o: ObjectiveOptions): Record<string, string> {
   const logit = (task: string, h = reps[task]!) => logitLayer(g, task, h, layer, `${task}.logit`);
   switch (name) {
     case 'independent': {
@@ -128,18 +110,8 @@ export function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<
   }
 }
 
-/**
- * An objective's loss: the per-impression total [batch] and the terms it adds, each [batch] and
- * before its weight: ctr, cvr, ctcvr for the task losses, and imputation (escm2-dr), factual,
- * counterfactual, constraint (dcmt) and calibrator (aitm).
- */
-export interface ObjectiveLoss {
-  total: string;
-  terms: Record<string, string>;
-}
-
-/** The objective's loss from buildHeads' values. */
-export function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Record<string, string>>, o: ObjectiveOptions): ObjectiveLoss {
+/** The loss of objective `name` from buildHeads' values (Objective.loss). */
+function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Record<string, string>>, o: ObjectiveOptions): ObjectiveLoss {
   const click = g.label('click');
   const ctr = logitCrossEntropy(g, v._ctr!, click);
   switch (name) {
@@ -190,3 +162,60 @@ export function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Reco
     }
   }
 }
+
+/** Heads and loss of an entry below: the cases of `name` above, which read only that objective's options. */
+const casesOf = (name: ObjectiveName) => ({
+  heads: (g: GraphBuilder, reps: Readonly<Record<string, string>>, layer: number, o: PartContext) => buildHeads(name, g, reps, layer, o as ObjectiveOptions),
+  loss: (g: GraphBuilder, v: Readonly<Record<string, string>>, o: PartContext) => buildLoss(name, g, v, o as ObjectiveOptions),
+});
+
+export const INDEPENDENT = defineObjective({
+  name: 'independent',
+  tasks: ['ctr', 'ctcvr'],
+  options: {},
+  describe: () => 'a CTR head and a CTCVR head over all impressions; pCVR = min(1, pCTCVR / pCTR)',
+  ...casesOf('independent'),
+});
+
+export const ESMM_OBJECTIVE = defineObjective({
+  name: 'esmm',
+  tasks: ['ctr', 'cvr'],
+  options: {},
+  describe: () => 'ESMM\'s objective: pCTCVR = pCTR × pCVR, loss on CTR and CTCVR',
+  ...casesOf('esmm'),
+});
+
+export const ESCM2_IPS_OBJECTIVE = defineObjective({
+  name: 'escm2-ips',
+  tasks: ['ctr', 'cvr'],
+  options: { cvrWeight: OPTIONS.cvrWeight, ctcvrWeight: OPTIONS.ctcvrWeight, ipsClip: OPTIONS.ipsClip },
+  describe: (o) => `ESMM's objective plus the IPS counterfactual CVR loss (λc ${o.cvrWeight}, λg ${o.ctcvrWeight}, 1/pCTR ≤ ${o.ipsClip})`,
+  ...casesOf('escm2-ips'),
+});
+
+export const ESCM2_DR_OBJECTIVE = defineObjective({
+  name: 'escm2-dr',
+  tasks: ['ctr', 'cvr', 'imp'],
+  options: { cvrWeight: OPTIONS.cvrWeight, ctcvrWeight: OPTIONS.ctcvrWeight, ipsClip: OPTIONS.ipsClip },
+  describe: (o) => `ESMM's objective plus the doubly robust CVR loss and its imputation tower (λc ${o.cvrWeight}, λg ${o.ctcvrWeight})`,
+  ...casesOf('escm2-dr'),
+});
+
+export const DCMT_OBJECTIVE = defineObjective({
+  name: 'dcmt',
+  tasks: ['ctr', 'cvr', 'cvr_cf'],
+  options: { cvrWeight: OPTIONS.cvrWeight, ctcvrWeight: OPTIONS.ctcvrWeight, propensityClip: OPTIONS.propensityClip, constraintWeight: OPTIONS.constraintWeight },
+  describe: (o) => `factual and counterfactual CVR towers with propensity-weighted losses and the constraint λ ${o.constraintWeight}`,
+  ...casesOf('dcmt'),
+});
+
+export const AITM_OBJECTIVE = defineObjective({
+  name: 'aitm',
+  tasks: ['ctr', 'ctcvr'],
+  options: { alpha: OPTIONS.alpha },
+  describe: (o) => `click then purchase with the attention transfer and the calibrator (α ${o.alpha})`,
+  validate: (tower) => {
+    if (tower.length === 0) throw new Error('--objective aitm transfers the click tower\'s last hidden layer: give the towers at least one layer (--tower)');
+  },
+  ...casesOf('aitm'),
+});

@@ -62,6 +62,7 @@ const TEST_HELPERS: readonly string[] = [
   'serve/testing.ts',
   'sparse/testing.ts',
   'test-support/cli.ts',
+  'test-support/dense-feeds.ts',
   'test-support/hyper.ts',
   'test-support/seed.ts',
   'test-support/weights.ts',

@@ -169,6 +169,12 @@ test('usage errors say what to fix and exit 2', () => {
   const h = runCli(['train', '--data', data, '--out', join(dir, 'x'), '--shuffle', 'random']);
   assert.equal(h.status, 2);
   assert.match(h.stderr, /--shuffle must be one of group, sample, got 'random'/);
+  // A combination a kind refuses is a usage error found before any data is read.
+  for (const command of [['train', '--model', 'mmoe'], ['experiment', '--models', 'mmoe']]) {
+    const c = runCli([...command, '--data', join(dir, 'no-such-data'), '--out', join(dir, 'x'), '--bottom', '64']);
+    assert.equal(c.status, 2, `${command[0]}: ${c.stderr}`);
+    assert.match(c.stderr, /--bottom does nothing with --backbone mmoe --objective independent/);
+  }
 });
 
 test('bad raw lines are counted and reported; --strict names file and line', () => {

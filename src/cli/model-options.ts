@@ -3,6 +3,7 @@
  * (models/kinds/*.ts): the option table, the help text, and the parsing, shared by `esmm train`
  * and `esmm experiment`. A flag that none of the chosen models declares is a usage error.
  */
+import { resolveOptions } from '../models/definition.js';
 import { flagName, flagText, hyperDefaults, hyperHelp, parseFlagValue, type HyperParam } from '../models/hyper.js';
 import { MODELS, modelDef } from '../models/registry.js';
 import { UsageError, type Options } from './args.js';
@@ -66,7 +67,9 @@ export function modelKindsHelp(indent: string): string {
 
 /**
  * The hyper-parameter values given on the command line, per kind of `kinds` that declares each
- * flag (absent ones are left to the defaults). A flag no chosen kind declares is refused.
+ * flag (absent ones are left to the defaults). A flag no chosen kind declares is refused, and so is
+ * a combination a kind refuses (an option its backbone and objective do not read): here, before
+ * any data is read.
  */
 export function parseModelHyper(v: Record<string, unknown>, kinds: readonly string[], command: string): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = Object.fromEntries(kinds.map((k) => [k, {}]));
@@ -87,6 +90,13 @@ export function parseModelHyper(v: Record<string, unknown>, kinds: readonly stri
     if (!used) {
       const owners = MODELS.filter((m) => Object.entries(m.hyper).some(([n, p]) => flagName(n, p) === flag)).map((m) => m.kind);
       throw new UsageError(`--${flag} applies to --model ${owners.join(', ')} only (this is --model${kinds.length > 1 ? 's' : ''} ${kinds.join(',')})`, command);
+    }
+  }
+  for (const kind of kinds) {
+    try {
+      resolveOptions(modelDef(kind), out[kind]!, `--model ${kind}`);
+    } catch (e) {
+      throw new UsageError((e as Error).message, command);
     }
   }
   return out;

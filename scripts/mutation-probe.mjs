@@ -167,7 +167,7 @@ const MUTATIONS = [
     id: 'escm2-propensity-not-stopped',
     what: "ESCM²'s propensity without its stop-gradient (the counterfactual term trains the CTR tower)",
     file: 'models/multitask/objectives.ts',
-    edits: [['g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip))', 'g.max(v.pctr!, g.scalar(1 / o.ipsClip))']],
+    edits: [['g.max(g.stopGradient(v.pctr!), g.scalar(1 / ipsClip))', 'g.max(v.pctr!, g.scalar(1 / ipsClip))']],
     tests: ['models/multitask/gradient-reach.test.js'],
   },
   {
@@ -212,14 +212,14 @@ const MUTATIONS = [
     id: 'escm2-ips-clip-dropped',
     what: "ESCM²'s inverse propensity unclipped",
     file: 'models/multitask/objectives.ts',
-    edits: [['g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip))', 'g.stopGradient(v.pctr!)']],
+    edits: [['g.max(g.stopGradient(v.pctr!), g.scalar(1 / ipsClip))', 'g.max(g.stopGradient(v.pctr!), g.scalar(0 * ipsClip))']],
     tests: ['models/multitask/multitask.test.js'],
   },
   {
     id: 'aitm-alpha-ignored',
     what: "AITM's calibrator weight fixed at 0.6 whatever --alpha says",
     file: 'models/multitask/objectives.ts',
-    edits: [['g.mul(g.scalar(o.alpha), calibrator)', 'g.mul(g.scalar(0.6), calibrator)']],
+    edits: [['g.mul(g.scalar(o.alpha), calibrator)', 'g.mul(g.scalar(0.6 + 0 * o.alpha), calibrator)']],
     tests: ['models/multitask/multitask.test.js'],
   },
   {

@@ -27,16 +27,14 @@
  *                behavioural expectation calibrator), pCVR = min(1, pCTCVR / pCTR) (Xi et al., KDD 2021).
  *
  * Each loss is built from named terms (ObjectiveLoss.terms) so that tests can measure which
- * parameters each term reaches (multitask/gradient-reach.test.ts). Each objective is an entry at
- * the end of this file (part.ts: its tasks, options, description, heads and loss); parts.ts lists them.
+ * parameters each term reaches (multitask/gradient-reach.test.ts). Each objective is an entry below
+ * (part.ts: its tasks, options, description, heads and loss); parts.ts lists them.
  */
 import type { GraphBuilder } from '../../nn/graph.js';
-import { real, type HyperValues } from '../hyper.js';
+import { real } from '../hyper.js';
 import { logitLayer, widthOf } from '../layers.js';
 import { logitCrossEntropy, probabilityCrossEntropy } from '../losses.js';
-import { defineObjective, type ObjectiveLoss, type PartContext } from './part.js';
-
-type ObjectiveName = 'independent' | 'esmm' | 'escm2-ips' | 'escm2-dr' | 'dcmt' | 'aitm';
+import { defineObjective } from './part.js';
 
 /** The objectives' options, each declared once; an objective's entry lists those it reads. */
 const OPTIONS = {
@@ -48,133 +46,61 @@ const OPTIONS = {
   alpha: real(0.6, 'weight of the behavioural expectation calibrator', { min: 0, max: 100 }),
 } as const;
 
-/** What the heads and losses below read: every objective's options (each case reads its own) and the context. */
-type ObjectiveOptions = HyperValues<typeof OPTIONS> & PartContext;
+type Values = Readonly<Record<string, string>>;
 
-/** The heads of objective `name` (Objective.heads). */
-function buildHeads(name: ObjectiveName, g: GraphBuilder, reps: Readonly<Record<string, string>>, layer: number, o: ObjectiveOptions): Record<string, string> {
-  const logit = (task: string, h = reps[task]!) => logitLayer(g, task, h, layer, `${task}.logit`);
-  switch (name) {
-    case 'independent': {
-      const ctr = logit('ctr');
-      const ctcvr = logit('ctcvr');
-      const pctr = g.sigmoid(ctr, 'pctr');
-      const pctcvr = g.sigmoid(ctcvr, 'pctcvr');
-      return { pctr, pcvr: g.min(g.scalar(1), g.div(pctcvr, pctr), 'pcvr'), pctcvr, _ctr: ctr, _ctcvr: ctcvr };
-    }
-    case 'esmm':
-    case 'escm2-ips':
-    case 'escm2-dr': {
-      const ctr = logit('ctr');
-      const cvr = logit('cvr');
-      const pctr = g.sigmoid(ctr, 'pctr');
-      const pcvr = g.sigmoid(cvr, 'pcvr');
-      const out: Record<string, string> = { pctr, pcvr, pctcvr: g.mul(pctr, pcvr, 'pctcvr'), _ctr: ctr, _cvr: cvr };
-      if (name === 'escm2-dr') out._imp = g.sigmoid(logit('imp'));
-      return out;
-    }
-    case 'dcmt': {
-      const ctr = logit('ctr');
-      const cvr = logit('cvr');
-      const pctr = g.sigmoid(ctr, 'pctr');
-      const pcvr = g.sigmoid(cvr, 'pcvr');
-      return { pctr, pcvr, pctcvr: g.mul(pctr, pcvr, 'pctcvr'), _ctr: ctr, _cvr: cvr, _cf: logit('cvr_cf') };
-    }
-    case 'aitm': {
-      const p = reps.ctr!;
-      const q = reps.ctcvr!;
-      const d = widthOf(g, q);
-      if (widthOf(g, p) !== d) throw new Error(`aitm: the click and purchase towers must end in the same width (${widthOf(g, p)} vs ${d})`);
-      // The info layer: what the click task passes on, a ReLU dense layer as wide as the towers,
-      // Glorot-uniform as the authors' Keras Dense. Its scale matters: the purchase head's attention
-      // settles on one of its two inputs, and a larger info layer (He's) tips it onto the click
-      // task's info, which costs CVR AUC (docs/models.md, "aitm").
-      const wi = g.param('aitm.info.w', [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });
-      const bi = g.param('aitm.info.b', [d], { kind: 'zeros' });
-      const info = g.dropout(g.relu(g.gemm(p, wi, bi)), o.dropout, 'aitm.info.mask');
-      const proj = (k: number) => g.param(`aitm.attention.w${k}`, [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });
-      const [w1, w2, w3] = [proj(1), proj(2), proj(3)];
-      const units = [q, info];
-      const scale = g.scalar(1 / Math.sqrt(d));
-      const scores = units.map((u) => g.unsqueeze(g.mul(g.reduceSum(g.mul(g.gemm(u, w1), g.gemm(u, w2)), [1], false), scale), [1]));
-      const weights = g.softmax(g.concat(scores, 1), 1, 'attention');
-      const weightOf = (k: number) => g.reduceSum(g.mul(weights, g.tensor(k === 0 ? [1, 0] : [0, 1], [2])), [1], true);
-      const [a0, a1] = [weightOf(0), weightOf(1)];
-      const z = g.add(g.mul(a0, g.gemm(q, w3)), g.mul(a1, g.gemm(info, w3)));
-      const ctr = logit('ctr');
-      const ctcvr = logit('ctcvr', z);
-      const pctr = g.sigmoid(ctr, 'pctr');
-      const pctcvr = g.sigmoid(ctcvr, 'pctcvr');
-      return { pctr, pcvr: g.min(g.scalar(1), g.div(pctcvr, pctr), 'pcvr'), pctcvr, attention: weights, _ctr: ctr, _ctcvr: ctcvr };
-    }
-  }
+/** Task `task`'s logit over `h` (default: its tower's last hidden layer). */
+function logitOf(g: GraphBuilder, reps: Values, layer: number) {
+  return (task: string, h = reps[task]!) => logitLayer(g, task, h, layer, `${task}.logit`);
 }
 
-/** The loss of objective `name` from buildHeads' values (Objective.loss). */
-function buildLoss(name: ObjectiveName, g: GraphBuilder, v: Readonly<Record<string, string>>, o: ObjectiveOptions): ObjectiveLoss {
-  const click = g.label('click');
-  const ctr = logitCrossEntropy(g, v._ctr!, click);
-  switch (name) {
-    case 'independent': {
-      const ctcvr = logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'));
-      return { total: g.add(ctr, ctcvr), terms: { ctr, ctcvr } };
-    }
-    case 'esmm': {
-      const ctcvr = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
-      return { total: g.add(ctr, ctcvr), terms: { ctr, ctcvr } };
-    }
-    case 'escm2-ips':
-    case 'escm2-dr': {
-      const inverse = g.div(g.scalar(1), g.max(g.stopGradient(v.pctr!), g.scalar(1 / o.ipsClip)));
-      const e = logitCrossEntropy(g, v._cvr!, g.label('conversion'));
-      const terms: Record<string, string> = {};
-      let counterfactual: string;
-      if (name === 'escm2-ips') counterfactual = terms.cvr = g.mul(g.mul(click, e), inverse);
-      else {
-        // ê + o(e − ê)/ô trains the CVR tower with the imputation fixed ...
-        const fixedImputation = g.stopGradient(v._imp!);
-        terms.cvr = g.add(fixedImputation, g.mul(g.mul(click, g.sub(e, fixedImputation)), inverse));
-        // ... and o(e − ê)²/ô the imputation tower with the prediction's error fixed.
-        const err = g.sub(g.stopGradient(e), v._imp!);
-        terms.imputation = g.mul(g.mul(g.mul(click, err), err), inverse);
-        counterfactual = g.add(terms.cvr, terms.imputation);
-      }
-      const ctcvr = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
-      const total = g.add(g.add(ctr, g.mul(g.scalar(o.cvrWeight), counterfactual)), g.mul(g.scalar(o.ctcvrWeight), ctcvr));
-      return { total, terms: { ctr, ...terms, ctcvr } };
-    }
-    case 'dcmt': {
-      const one = g.scalar(1);
-      const propensity = g.clip(g.stopGradient(v.pctr!), o.propensityClip, 1 - o.propensityClip);
-      const factual = g.div(g.mul(click, logitCrossEntropy(g, v._cvr!, g.label('conversion'))), propensity);
-      // The counterfactual label of an unclicked impression is 1 − r = 1: e(1, r̂*) = softplus(−l*).
-      const counterfactual = g.div(g.mul(g.sub(one, click), g.softplus(g.neg(v._cf!))), g.sub(one, propensity));
-      const constraint = g.abs(g.sub(one, g.add(v.pcvr!, g.sigmoid(v._cf!))));
-      const dcmt = g.add(g.add(factual, counterfactual), g.mul(g.scalar(o.constraintWeight), constraint));
-      const ctcvr = probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
-      const total = g.add(g.add(ctr, g.mul(g.scalar(o.cvrWeight), dcmt)), g.mul(g.scalar(o.ctcvrWeight), ctcvr));
-      return { total, terms: { ctr, factual, counterfactual, constraint, ctcvr } };
-    }
-    case 'aitm': {
-      const ctcvr = logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'));
-      const calibrator = g.max(g.sub(v.pctcvr!, v.pctr!), g.scalar(0));
-      return { total: g.add(g.add(ctr, ctcvr), g.mul(g.scalar(o.alpha), calibrator)), terms: { ctr, ctcvr, calibrator } };
-    }
-  }
+/** pCTR and pCTCVR from their logits, pCVR = min(1, pCTCVR / pCTR): the heads of a CTCVR-learning objective. */
+function ratioHeads(g: GraphBuilder, ctr: string, ctcvr: string): Record<string, string> {
+  const pctr = g.sigmoid(ctr, 'pctr');
+  const pctcvr = g.sigmoid(ctcvr, 'pctcvr');
+  return { pctr, pcvr: g.min(g.scalar(1), g.div(pctcvr, pctr), 'pcvr'), pctcvr, _ctr: ctr, _ctcvr: ctcvr };
 }
 
-/** Heads and loss of an entry below: the cases of `name` above, which read only that objective's options. */
-const casesOf = (name: ObjectiveName) => ({
-  heads: (g: GraphBuilder, reps: Readonly<Record<string, string>>, layer: number, o: PartContext) => buildHeads(name, g, reps, layer, o as ObjectiveOptions),
-  loss: (g: GraphBuilder, v: Readonly<Record<string, string>>, o: PartContext) => buildLoss(name, g, v, o as ObjectiveOptions),
-});
+/** pCTR and pCVR from the ctr and cvr towers, pCTCVR = pCTR × pCVR: ESMM's heads. */
+function productHeads(g: GraphBuilder, reps: Values, layer: number): Record<string, string> {
+  const logit = logitOf(g, reps, layer);
+  const ctr = logit('ctr');
+  const cvr = logit('cvr');
+  const pctr = g.sigmoid(ctr, 'pctr');
+  const pcvr = g.sigmoid(cvr, 'pcvr');
+  return { pctr, pcvr, pctcvr: g.mul(pctr, pcvr, 'pctcvr'), _ctr: ctr, _cvr: cvr };
+}
+
+/** e(o, pCTR), from the CTR logit. */
+const ctrLoss = (g: GraphBuilder, v: Values) => logitCrossEntropy(g, v._ctr!, g.label('click'));
+
+/** e(y, pCTCVR) with pCTCVR = pCTR × pCVR, the product clamped as the seed's Keras loss does. */
+const productCtcvrLoss = (g: GraphBuilder, v: Values) => probabilityCrossEntropy(g, v.pctcvr!, g.label('ctcvr'));
+
+/** ctr + λc·counterfactual + λg·ctcvr, the sum ESCM² and DCMT weight their terms by. */
+function weightedTotal(g: GraphBuilder, ctr: string, counterfactual: string, ctcvr: string, o: { cvrWeight: number; ctcvrWeight: number }): string {
+  return g.add(g.add(ctr, g.mul(g.scalar(o.cvrWeight), counterfactual)), g.mul(g.scalar(o.ctcvrWeight), ctcvr));
+}
+
+/** ESCM²'s 1/ô: ô = pCTR with its gradient stopped, 1/ô at most `ipsClip`. */
+function inversePropensity(g: GraphBuilder, v: Values, ipsClip: number): string {
+  return g.div(g.scalar(1), g.max(g.stopGradient(v.pctr!), g.scalar(1 / ipsClip)));
+}
 
 export const INDEPENDENT = defineObjective({
   name: 'independent',
   tasks: ['ctr', 'ctcvr'],
   options: {},
   describe: () => 'a CTR head and a CTCVR head over all impressions; pCVR = min(1, pCTCVR / pCTR)',
-  ...casesOf('independent'),
+  heads: (g, reps, layer) => {
+    const logit = logitOf(g, reps, layer);
+    const ctr = logit('ctr');
+    return ratioHeads(g, ctr, logit('ctcvr'));
+  },
+  loss: (g, v) => {
+    const ctr = ctrLoss(g, v);
+    const ctcvr = logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'));
+    return { total: g.add(ctr, ctcvr), terms: { ctr, ctcvr } };
+  },
 });
 
 export const ESMM_OBJECTIVE = defineObjective({
@@ -182,7 +108,12 @@ export const ESMM_OBJECTIVE = defineObjective({
   tasks: ['ctr', 'cvr'],
   options: {},
   describe: () => 'ESMM\'s objective: pCTCVR = pCTR × pCVR, loss on CTR and CTCVR',
-  ...casesOf('esmm'),
+  heads: productHeads,
+  loss: (g, v) => {
+    const ctr = ctrLoss(g, v);
+    const ctcvr = productCtcvrLoss(g, v);
+    return { total: g.add(ctr, ctcvr), terms: { ctr, ctcvr } };
+  },
 });
 
 export const ESCM2_IPS_OBJECTIVE = defineObjective({
@@ -190,7 +121,15 @@ export const ESCM2_IPS_OBJECTIVE = defineObjective({
   tasks: ['ctr', 'cvr'],
   options: { cvrWeight: OPTIONS.cvrWeight, ctcvrWeight: OPTIONS.ctcvrWeight, ipsClip: OPTIONS.ipsClip },
   describe: (o) => `ESMM's objective plus the IPS counterfactual CVR loss (λc ${o.cvrWeight}, λg ${o.ctcvrWeight}, 1/pCTR ≤ ${o.ipsClip})`,
-  ...casesOf('escm2-ips'),
+  heads: productHeads,
+  loss: (g, v, o) => {
+    const ctr = ctrLoss(g, v);
+    const inverse = inversePropensity(g, v, o.ipsClip);
+    const e = logitCrossEntropy(g, v._cvr!, g.label('conversion'));
+    const cvr = g.mul(g.mul(g.label('click'), e), inverse);
+    const ctcvr = productCtcvrLoss(g, v);
+    return { total: weightedTotal(g, ctr, cvr, ctcvr, o), terms: { ctr, cvr, ctcvr } };
+  },
 });
 
 export const ESCM2_DR_OBJECTIVE = defineObjective({
@@ -198,7 +137,25 @@ export const ESCM2_DR_OBJECTIVE = defineObjective({
   tasks: ['ctr', 'cvr', 'imp'],
   options: { cvrWeight: OPTIONS.cvrWeight, ctcvrWeight: OPTIONS.ctcvrWeight, ipsClip: OPTIONS.ipsClip },
   describe: (o) => `ESMM's objective plus the doubly robust CVR loss and its imputation tower (λc ${o.cvrWeight}, λg ${o.ctcvrWeight})`,
-  ...casesOf('escm2-dr'),
+  heads: (g, reps, layer) => {
+    const out = productHeads(g, reps, layer);
+    out._imp = g.sigmoid(logitOf(g, reps, layer)('imp'));
+    return out;
+  },
+  loss: (g, v, o) => {
+    const click = g.label('click');
+    const ctr = ctrLoss(g, v);
+    const inverse = inversePropensity(g, v, o.ipsClip);
+    const e = logitCrossEntropy(g, v._cvr!, g.label('conversion'));
+    // ê + o(e − ê)/ô trains the CVR tower with the imputation fixed ...
+    const fixedImputation = g.stopGradient(v._imp!);
+    const cvr = g.add(fixedImputation, g.mul(g.mul(click, g.sub(e, fixedImputation)), inverse));
+    // ... and o(e − ê)²/ô the imputation tower with the prediction's error fixed.
+    const err = g.sub(g.stopGradient(e), v._imp!);
+    const imputation = g.mul(g.mul(g.mul(click, err), err), inverse);
+    const ctcvr = productCtcvrLoss(g, v);
+    return { total: weightedTotal(g, ctr, g.add(cvr, imputation), ctcvr, o), terms: { ctr, cvr, imputation, ctcvr } };
+  },
 });
 
 export const DCMT_OBJECTIVE = defineObjective({
@@ -206,7 +163,20 @@ export const DCMT_OBJECTIVE = defineObjective({
   tasks: ['ctr', 'cvr', 'cvr_cf'],
   options: { cvrWeight: OPTIONS.cvrWeight, ctcvrWeight: OPTIONS.ctcvrWeight, propensityClip: OPTIONS.propensityClip, constraintWeight: OPTIONS.constraintWeight },
   describe: (o) => `factual and counterfactual CVR towers with propensity-weighted losses and the constraint λ ${o.constraintWeight}`,
-  ...casesOf('dcmt'),
+  heads: (g, reps, layer) => ({ ...productHeads(g, reps, layer), _cf: logitOf(g, reps, layer)('cvr_cf') }),
+  loss: (g, v, o) => {
+    const click = g.label('click');
+    const one = g.scalar(1);
+    const ctr = ctrLoss(g, v);
+    const propensity = g.clip(g.stopGradient(v.pctr!), o.propensityClip, 1 - o.propensityClip);
+    const factual = g.div(g.mul(click, logitCrossEntropy(g, v._cvr!, g.label('conversion'))), propensity);
+    // The counterfactual label of an unclicked impression is 1 − r = 1: e(1, r̂*) = softplus(−l*).
+    const counterfactual = g.div(g.mul(g.sub(one, click), g.softplus(g.neg(v._cf!))), g.sub(one, propensity));
+    const constraint = g.abs(g.sub(one, g.add(v.pcvr!, g.sigmoid(v._cf!))));
+    const dcmt = g.add(g.add(factual, counterfactual), g.mul(g.scalar(o.constraintWeight), constraint));
+    const ctcvr = productCtcvrLoss(g, v);
+    return { total: weightedTotal(g, ctr, dcmt, ctcvr, o), terms: { ctr, factual, counterfactual, constraint, ctcvr } };
+  },
 });
 
 export const AITM_OBJECTIVE = defineObjective({
@@ -217,5 +187,35 @@ export const AITM_OBJECTIVE = defineObjective({
   validate: (tower) => {
     if (tower.length === 0) throw new Error('--objective aitm transfers the click tower\'s last hidden layer: give the towers at least one layer (--tower)');
   },
-  ...casesOf('aitm'),
+  heads: (g, reps, layer, o) => {
+    const p = reps.ctr!;
+    const q = reps.ctcvr!;
+    const d = widthOf(g, q);
+    if (widthOf(g, p) !== d) throw new Error(`aitm: the click and purchase towers must end in the same width (${widthOf(g, p)} vs ${d})`);
+    // The info layer: what the click task passes on, a ReLU dense layer as wide as the towers,
+    // Glorot-uniform as the authors' Keras Dense. Its scale matters: the purchase head's attention
+    // settles on one of its two inputs, and a larger info layer (He's) tips it onto the click
+    // task's info, which costs CVR AUC (docs/models.md, "aitm").
+    const wi = g.param('aitm.info.w', [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });
+    const bi = g.param('aitm.info.b', [d], { kind: 'zeros' });
+    const info = g.dropout(g.relu(g.gemm(p, wi, bi)), o.dropout, 'aitm.info.mask');
+    const proj = (k: number) => g.param(`aitm.attention.w${k}`, [d, d], { kind: 'glorot-uniform', fanIn: d, fanOut: d });
+    const [w1, w2, w3] = [proj(1), proj(2), proj(3)];
+    const units = [q, info];
+    const scale = g.scalar(1 / Math.sqrt(d));
+    const scores = units.map((u) => g.unsqueeze(g.mul(g.reduceSum(g.mul(g.gemm(u, w1), g.gemm(u, w2)), [1], false), scale), [1]));
+    const weights = g.softmax(g.concat(scores, 1), 1, 'attention');
+    const weightOf = (k: number) => g.reduceSum(g.mul(weights, g.tensor(k === 0 ? [1, 0] : [0, 1], [2])), [1], true);
+    const [a0, a1] = [weightOf(0), weightOf(1)];
+    const z = g.add(g.mul(a0, g.gemm(q, w3)), g.mul(a1, g.gemm(info, w3)));
+    const logit = logitOf(g, reps, layer);
+    const ctr = logit('ctr');
+    return { ...ratioHeads(g, ctr, logit('ctcvr', z)), attention: weights };
+  },
+  loss: (g, v, o) => {
+    const ctr = ctrLoss(g, v);
+    const ctcvr = logitCrossEntropy(g, v._ctcvr!, g.label('ctcvr'));
+    const calibrator = g.max(g.sub(v.pctcvr!, v.pctr!), g.scalar(0));
+    return { total: g.add(g.add(ctr, ctcvr), g.mul(g.scalar(o.alpha), calibrator)), terms: { ctr, ctcvr, calibrator } };
+  },
 });

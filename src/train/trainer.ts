@@ -439,7 +439,8 @@ async function trainComponent(
           progress.tick(batch.size, `epoch ${epoch + 1}/${shown} loss ${ema.toFixed(5)}`);
           config.onStep?.({ component: name, epoch, step, globalStep: run.globalStep, loss, samples: batch.size });
           // Evaluated before the checkpoint, so that the checkpoint holds this evaluation.
-          if (es && step % es.evalEvery === 0 && (stop = await evaluate(sampleStart === block.count && blockIndex === blockOrder.length - 1 ? epoch + 1 : epoch))) break epochs;
+          const epochEnded = sampleStart === block.count && blockIndex === blockOrder.length - 1;
+          if (es && step % es.evalEvery === 0 && (stop = await evaluate(epochEnded ? epoch + 1 : epoch))) break epochs;
           run.checkpointIfDue(false, capture);
         }
         order = null;
